@@ -1,0 +1,24 @@
+// One error type for the whole server: the Management API renders it as
+// {statusCode,error,message,errorCode}, the OAuth layer as {error,error_description}.
+const reasons: Record<number, string> = {
+  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed',
+  409: 'Conflict', 413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests', 500: 'Internal Server Error',
+};
+
+export class ApiError extends Error {
+  constructor(public statusCode: number, message: string, public errorCode?: string, public extra?: Record<string, unknown>) {
+    super(message);
+  }
+  get error() { return reasons[this.statusCode] ?? 'Error'; }
+  toJSON() {
+    return { statusCode: this.statusCode, error: this.error, message: this.message, ...(this.errorCode ? { errorCode: this.errorCode } : {}), ...this.extra };
+  }
+}
+
+export const badRequest = (message: string, errorCode = 'invalid_body') => new ApiError(400, message, errorCode);
+export const invalidQuery = (message: string) => new ApiError(400, message, 'invalid_query_string');
+export const notFound = (message: string, errorCode = 'inexistent_resource') => new ApiError(404, message, errorCode);
+export const conflict = (message: string, errorCode = 'conflict') => new ApiError(409, message, errorCode);
+
+/** Thrown by the store when a unique constraint rejects a write. */
+export class UniqueViolation extends Error {}

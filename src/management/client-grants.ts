@@ -1,0 +1,60 @@
+import { ids } from '../lib/ids.ts';
+import { badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
+import type { Env } from '../tenant/env.ts';
+import { listResponse } from './pagination.ts';
+import { reply, route, type Route } from './router.ts';
+
+const json = (doc: { id: string; data: any }) => ({ id: doc.id, ...doc.data });
+
+async function checkScopes(env: Env, audience: string, scope: string[]) {
+  const rs = await env.store.resourceServers.findBy('identifier', audience);
+  if (!rs) throw notFound(`No resource server found for audience ${audience}`);
+  const known = new Set((rs.data.scopes ?? []).map((s: any) => s.value));
+  const unknown = scope.filter((s) => !known.has(s));
+  if (unknown.length) throw badRequest(`Client grant scopes are not defined on the resource server: ${unknown.join(', ')}`, 'invalid_scope');
+}
+
+export async function createClientGrant(env: Env, body: { client_id: string; audience: string; scope: string[]; [k: string]: unknown }) {
+  if (!(await env.store.clients.get(body.client_id))) throw notFound('Client not found');
+  await checkScopes(env, body.audience, body.scope ?? []);
+  const data = { subject_type: 'client', ...body, scope: body.scope ?? [] };
+  const id = ids.clientGrant();
+  try {
+    await env.store.clientGrants.insert(id, data, { client_id: data.client_id, audience: data.audience });
+  } catch (e) {
+    if (e instanceof UniqueViolation) throw conflict('A client grant for this client and audience already exists', 'already_exists');
+    throw e;
+  }
+  env.invalidate('clients');
+  return json({ id, data });
+}
+
+async function load(env: Env, id: string) {
+  const doc = await env.store.clientGrants.get(id);
+  if (!doc) throw notFound('The client grant does not exist');
+  return doc;
+}
+
+export const clientGrantRoutes: Route[] = [
+  route('GET', '/client-grants', async ({ env, query }) => listResponse(query, {
+    async page(page, withTotal) {
+      const r = await env.store.clientGrants.list({ audience: query.audience, client_id: query.client_id }, page, { total: withTotal });
+      return { items: r.items.map(json), total: r.total };
+    },
+  }, { key: 'client_grants' })),
+  route('POST', '/client-grants', async ({ env, body }) => reply(201, await createClientGrant(env, body))),
+  route('GET', '/client-grants/{id}', async ({ env, params }) => json(await load(env, params.id))),
+  route('PATCH', '/client-grants/{id}', async ({ env, params, body }) => {
+    const doc = await load(env, params.id);
+    if (body.scope) await checkScopes(env, doc.data.audience, body.scope);
+    const data = { ...doc.data, ...body };
+    await env.store.clientGrants.update(doc.id, data);
+    env.invalidate('clients');
+    return json({ id: doc.id, data });
+  }),
+  route('DELETE', '/client-grants/{id}', async ({ env, params }) => {
+    await load(env, params.id);
+    await env.store.clientGrants.delete(params.id);
+    env.invalidate('clients');
+  }),
+];

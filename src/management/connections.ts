@@ -1,0 +1,105 @@
+import { ids } from '../lib/ids.ts';
+import { badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
+import type { Env } from '../tenant/env.ts';
+import { listResponse } from './pagination.ts';
+import { projector } from './fields.ts';
+import { reply, route, type Route } from './router.ts';
+
+// Connection secrets (client secrets of upstream IdPs) are sealed inside the document.
+const SECRET_OPTIONS = ['client_secret', 'signing_secret', 'app_secret'];
+
+function sealOptions(env: Env, options: any = {}) {
+  const out = { ...options };
+  for (const k of SECRET_OPTIONS) if (typeof out[k] === 'string' && !out[k].startsWith('enc:')) out[k] = env.box.seal(out[k]);
+  return out;
+}
+export function openOptions(env: Env, options: any = {}) {
+  const out = { ...options };
+  for (const k of SECRET_OPTIONS) if (typeof out[k] === 'string' && out[k].startsWith('enc:')) out[k] = env.box.open(out[k]);
+  return out;
+}
+export const connectionJson = (env: Env, doc: { id: string; data: any }) => ({ id: doc.id, ...doc.data, options: openOptions(env, doc.data.options) });
+
+const DB_DEFAULT_OPTIONS = {
+  mfa: { active: true, return_enroll_settings: true },
+  passwordPolicy: 'good',
+  password_complexity_options: { min_length: 8 },
+  strategy_version: 2,
+  brute_force_protection: true,
+};
+
+export async function createConnection(env: Env, body: any) {
+  const data = {
+    name: body.name,
+    strategy: body.strategy,
+    display_name: body.display_name,
+    is_domain_connection: false,
+    realms: body.realms ?? [body.name],
+    enabled_clients: body.enabled_clients ?? [],
+    metadata: body.metadata ?? {},
+    ...body,
+    options: sealOptions(env, body.strategy === 'auth0' ? { ...DB_DEFAULT_OPTIONS, ...body.options } : body.options ?? {}),
+  };
+  if (data.display_name === undefined) delete data.display_name;
+  const id = ids.connection();
+  try {
+    await env.store.connections.insert(id, data, { name: data.name, strategy: data.strategy });
+  } catch (e) {
+    if (e instanceof UniqueViolation) throw conflict('A connection with the same name already exists', 'connection_conflict');
+    throw e;
+  }
+  return connectionJson(env, { id, data });
+}
+
+export async function loadConnection(env: Env, id: string) {
+  const doc = await env.store.connections.get(id);
+  if (!doc) throw notFound('The connection does not exist', 'inexistent_connection');
+  return doc;
+}
+
+export const connectionRoutes: Route[] = [
+  route('GET', '/connections', async ({ env, query }) => {
+    const strategies = query.strategy === undefined ? undefined : new Set([query.strategy].flat().flatMap((s: string) => String(s).split(',')));
+    return listResponse(query, {
+      async page(page, withTotal) {
+        const all = (await env.store.connections.list({ name: query.name })).items.filter((d) => !strategies || strategies.has(d.data.strategy));
+        return { items: all.slice(page.offset, page.offset + page.limit).map((d) => connectionJson(env, d)), total: withTotal ? all.length : undefined };
+      },
+    }, { key: 'connections', project: projector(query) });
+  }),
+  route('POST', '/connections', async ({ env, body }) => reply(201, await createConnection(env, body))),
+  route('GET', '/connections/{id}', async ({ env, params, query }) => projector(query)(connectionJson(env, await loadConnection(env, params.id)))),
+  route('PATCH', '/connections/{id}', async ({ env, params, body }) => {
+    const doc = await loadConnection(env, params.id);
+    const data = { ...doc.data, ...body };
+    if (body.options) data.options = sealOptions(env, body.options);
+    await env.store.connections.update(doc.id, data);
+    env.invalidate('clients');
+    return connectionJson(env, { id: doc.id, data });
+  }),
+  route('DELETE', '/connections/{id}', async ({ env, params }) => {
+    await loadConnection(env, params.id);
+    await env.store.connections.delete(params.id);
+    return reply(202);
+  }),
+  route('GET', '/connections/{id}/clients', async ({ env, params, query }) => {
+    const doc = await loadConnection(env, params.id);
+    const all: string[] = doc.data.enabled_clients ?? [];
+    return listResponse({ take: 50, ...query }, {
+      async page(page) { return { items: all.slice(page.offset, page.offset + page.limit).map((client_id) => ({ client_id })) }; },
+    }, { key: 'clients' });
+  }),
+  route('PATCH', '/connections/{id}/clients', async ({ env, params, body }) => {
+    const doc = await loadConnection(env, params.id);
+    if (!Array.isArray(body)) throw badRequest('Payload validation error: expected an array of {client_id, status}.');
+    const enabled = new Set<string>(doc.data.enabled_clients ?? []);
+    for (const { client_id, status } of body) {
+      if (status) {
+        if (!(await env.store.clients.get(client_id))) throw notFound(`Client ${client_id} not found`);
+        enabled.add(client_id);
+      } else enabled.delete(client_id);
+    }
+    await env.store.connections.update(doc.id, { ...doc.data, enabled_clients: [...enabled] });
+    env.invalidate('clients');
+  }),
+];

@@ -1,0 +1,122 @@
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { ApiError, badRequest } from '../lib/errors.ts';
+import { readJsonBody } from '../lib/body.ts';
+import type { Env } from '../tenant/env.ts';
+import { findOperation, validationMessage, validatorsFor, type OpSpec } from './spec.ts';
+import { RateLimiter } from './ratelimit.ts';
+
+export interface OpContext {
+  env: Env;
+  params: Record<string, string>;
+  query: Record<string, any>;
+  body: any;
+  token: JWTPayload & { scope?: string; azp?: string };
+  koa: Koa.Context;
+}
+/** What a handler returns: a body (200), `reply(status, body)`, or nothing (204). */
+export type Handler = (c: OpContext) => Promise<unknown>;
+export class Reply { constructor(public status: number, public body?: unknown) {} }
+export const reply = (status: number, body?: unknown) => new Reply(status, body);
+
+export interface Route { op: OpSpec; handler: Handler }
+/** Declares a route by its spec method and path; scopes and schemas come from the spec. */
+export function route(method: string, path: string, handler: Handler): Route {
+  return { op: findOperation(method, path), handler };
+}
+
+function unauthorized(message: string, errorCode = 'invalid_token') { return new ApiError(401, message, errorCode); }
+
+async function authenticate(env: Env, header: string | undefined) {
+  const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  if (!m) throw unauthorized('Missing authentication', 'missing_authentication');
+  try {
+    const { payload } = await jwtVerify(m[1], env.keys.verifier, { issuer: env.issuer, algorithms: ['RS256'] });
+    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
+    if (!aud.includes(env.mgmtAudience)) throw unauthorized(`Bad audience: ${aud.join(' ')}`);
+    return payload as OpContext['token'];
+  } catch (e) {
+    if (e instanceof ApiError) throw e;
+    if (e instanceof joseErrors.JWTExpired) throw unauthorized('Expired token received for JSON Web Token validation');
+    if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'iss') throw unauthorized(`Bad issuer: ${String((e.payload as any)?.iss ?? '')}`);
+    throw unauthorized('Invalid token');
+  }
+}
+
+function checkScope(op: OpSpec, token: OpContext['token']) {
+  if (!op.scopes.length) return;
+  const granted = new Set(String(token.scope ?? '').split(' '));
+  if (!op.scopes.some((s) => granted.has(s))) {
+    throw new ApiError(403, `Insufficient scope, expected any of: ${op.scopes.join(',')}`, 'insufficient_scope');
+  }
+}
+
+/**
+ * Builds /api/v2: every route passes through the same bearer check, rate
+ * limit, scope check and schema validation before its handler runs.
+ */
+export function managementRouter(env: Env, routes: Route[]): Router {
+  const router = new Router({ prefix: '/api/v2' });
+  const limiter = new RateLimiter(env.config.rateLimit);
+
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw new ApiError(404, 'Not Found');
+    } catch (e) {
+      const err = e instanceof ApiError ? e : asApiError(env, e);
+      ctx.status = err.statusCode;
+      ctx.body = err.toJSON();
+    }
+  });
+
+  for (const { op, handler } of routes) {
+    const koaPath = op.path.replace(/\{(\w+)\}/g, ':$1');
+    const validators = validatorsFor(op);
+    router.register(koaPath, [op.method.toLowerCase()], async (ctx) => {
+      let token: OpContext['token'] | undefined;
+      let authError: unknown;
+      try { token = await authenticate(env, ctx.get('authorization')); } catch (e) { authError = e; }
+      const rl = limiter.take(token?.sub ?? `ip:${ctx.ip}`);
+      ctx.set('X-RateLimit-Limit', String(rl.limit));
+      ctx.set('X-RateLimit-Remaining', String(rl.remaining));
+      ctx.set('X-RateLimit-Reset', String(rl.reset));
+      if (authError) throw authError;
+      if (!rl.allowed) {
+        ctx.set('Retry-After', String(Math.max(1, rl.reset - Math.floor(Date.now() / 1000))));
+        throw new ApiError(429, 'Global limit has been reached', 'too_many_requests');
+      }
+      checkScope(op, token!);
+
+      const query: Record<string, any> = { ...ctx.query };
+      if (validators.query && !validators.query(query)) throw new ApiError(400, validationMessage(validators.query, 'Query'), 'invalid_query_string');
+      let body: any;
+      if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(op.method)) {
+        body = await readJsonBody(ctx);
+        if (body === undefined && op.method !== 'DELETE' && validators.body) body = {};
+        if (body !== undefined && validators.body && !validators.body(body)) {
+          throw badRequest(validationMessage(validators.body, 'Payload'));
+        }
+      }
+      const result = await handler({ env, params: ctx.params as Record<string, string>, query, body, token: token!, koa: ctx });
+      if (result instanceof Reply) {
+        ctx.status = result.status;
+        if (result.body !== undefined) ctx.body = result.body;
+      } else if (result === undefined) {
+        ctx.status = 204;
+      } else {
+        ctx.status = 200;
+        ctx.body = result;
+      }
+    });
+  }
+  return router;
+}
+
+/** Unexpected failures are logged (without request data) and never leak as 5xx details. */
+function asApiError(env: Env, e: unknown): ApiError {
+  if ((e as any)?.status >= 400 && (e as any)?.status < 500) return new ApiError((e as any).status, (e as any).message ?? 'Bad Request');
+  env.log.error({ err: { message: (e as Error)?.message, stack: (e as Error)?.stack } }, 'management api handler failed');
+  return new ApiError(500, 'Internal Server Error', 'internal_error');
+}

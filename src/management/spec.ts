@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import Ajv2020Module from 'ajv/dist/2020.js';
+import addFormatsModule from 'ajv-formats';
+import type { ValidateFunction, ErrorObject } from 'ajv';
+
+// Both packages are CommonJS with a default export.
+const Ajv2020 = (Ajv2020Module as any).default ?? Ajv2020Module;
+const addFormats = (addFormatsModule as any).default ?? addFormatsModule;
+
+// The Management API contract comes from Auth0's published structure in
+// ../shared/auth0: scopes per operation from the TSV, request validation from
+// the OpenAPI schemas. Nothing about either is restated in route code.
+const sharedDir = process.env.POSTERN_SHARED_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/auth0');
+const spec = JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8'));
+
+export interface OpSpec { method: string; path: string; operationId: string; scopes: string[]; tag: string; lifecycle: string }
+
+export const operations: OpSpec[] = readFileSync(join(sharedDir, 'management-ops.tsv'), 'utf8')
+  .trim().split('\n').slice(1).map((line) => {
+    const [method, path, operationId, scopes, tag, lifecycle] = line.split('\t');
+    return { method, path, operationId, scopes: (scopes ?? '').split(/\s+/).filter((s) => /^[a-z_]+:[a-z_]+$/.test(s)), tag, lifecycle };
+  });
+
+export function findOperation(method: string, path: string): OpSpec {
+  const op = operations.find((o) => o.method === method && o.path === path);
+  if (!op) throw new Error(`no Management API operation ${method} ${path} in the spec`);
+  return op;
+}
+
+/** Every scope of the spec's catalogue, for the system API and the bootstrap client. */
+export function scopeCatalogue(): { value: string; description: string }[] {
+  const flows = spec.components.securitySchemes.oAuth2ClientCredentials.flows;
+  const scopes: Record<string, string> = {};
+  for (const flow of Object.values<any>(flows)) Object.assign(scopes, flow.scopes ?? {});
+  return Object.entries(scopes).map(([value, description]) => ({ value, description: description || value }));
+}
+
+const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false });
+addFormats(ajv);
+ajv.addSchema(spec, 'mgmt');
+const queryAjv = new Ajv2020({ strict: false, coerceTypes: 'array', logger: false });
+addFormats(queryAjv);
+queryAjv.addSchema({ components: spec.components }, 'mgmt');
+
+function describe(e: ErrorObject, where: string): string {
+  const prop = e.instancePath.replace(/^\//, '').replace(/\//g, '.');
+  if (e.keyword === 'additionalProperties') return `${where} validation error: 'Additional properties not allowed: ${(e.params as any).additionalProperty}'${prop ? ` on property ${prop}` : ''}.`;
+  if (e.keyword === 'required') return `${where} validation error: 'Missing required property: ${(e.params as any).missingProperty}'${prop ? ` on property ${prop}` : ''}.`;
+  return `${where} validation error: '${e.message}'${prop ? ` on property ${prop}` : ''}.`;
+}
+
+export interface Validators { body?: ValidateFunction; query?: ValidateFunction }
+const cache = new Map<string, Validators>();
+
+/** Compiled once per operation, on first use. */
+export function validatorsFor(op: OpSpec): Validators {
+  const key = `${op.method} ${op.path}`;
+  let v = cache.get(key);
+  if (v) return v;
+  const def = spec.paths[op.path]?.[op.method.toLowerCase()];
+  v = {};
+  const bodySchema = def?.requestBody?.content?.['application/json']?.schema;
+  if (bodySchema) v.body = ajv.compile({ $ref: `mgmt${bodySchema.$ref ?? ''}`, ...(bodySchema.$ref ? {} : bodySchema) });
+  const params = (def?.parameters ?? []).map((p: any) => (p.$ref ? resolveRef(p.$ref) : p)).filter((p: any) => p.in === 'query');
+  if (params.length) {
+    v.query = queryAjv.compile({
+      type: 'object',
+      properties: Object.fromEntries(params.map((p: any) => [p.name, rewriteRefs(p.schema ?? {})])),
+    });
+  }
+  cache.set(key, v);
+  return v;
+}
+function resolveRef(ref: string) {
+  return ref.replace(/^#\//, '').split('/').reduce((o: any, k) => o?.[k], spec);
+}
+function rewriteRefs(schema: any): any {
+  return JSON.parse(JSON.stringify(schema).replace(/"\$ref":"#\//g, '"$ref":"mgmt#/'));
+}
+
+export function validationMessage(fn: ValidateFunction, where: 'Payload' | 'Query'): string {
+  return describe(fn.errors![0], where);
+}

@@ -1,0 +1,62 @@
+import type { Env } from '../tenant/env.ts';
+
+export interface CachedClient { id: string; data: any; secret?: string; grants: Map<string, string[]> }
+
+/**
+ * Auth0 applications as the protocol engine and the compatibility layer see
+ * them. Entries live a few seconds so several nodes sharing one database
+ * converge, and writes in this process drop them at once.
+ */
+export class ClientCache {
+  private entries = new Map<string, { at: number; value: CachedClient | null }>();
+  constructor(private env: Env, private ttlMs = 5000) {}
+
+  clear() { this.entries.clear(); }
+
+  async get(id: string): Promise<CachedClient | undefined> {
+    const hit = this.entries.get(id);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.value ?? undefined;
+    const doc = await this.env.store.clients.get(id);
+    let value: CachedClient | null = null;
+    if (doc) {
+      const grants = (await this.env.store.clientGrants.list({ client_id: id })).items;
+      value = {
+        id, data: doc.data, secret: doc.secret ? this.env.box.open(doc.secret) : undefined,
+        grants: new Map(grants.map((g) => [g.data.audience, g.data.scope ?? []])),
+      };
+    }
+    this.entries.set(id, { at: Date.now(), value });
+    if (this.entries.size > 5000) this.entries.delete(this.entries.keys().next().value!);
+    return value ?? undefined;
+  }
+}
+
+const ENGINE_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm']);
+
+function validUrl(u: unknown): u is string {
+  try { return typeof u === 'string' && Boolean(new URL(u)); } catch { return false; }
+}
+
+/** oidc-provider client metadata for an Auth0 application. */
+export function engineMetadata(c: CachedClient) {
+  const grantTypes: string[] = (c.data.grant_types ?? []).filter((g: string) => ENGINE_GRANTS.has(g) && g !== 'implicit');
+  const implicit = (c.data.grant_types ?? []).includes('implicit');
+  const responseTypes = [
+    ...(grantTypes.includes('authorization_code') ? ['code'] : []),
+    ...(implicit ? ['id_token', 'id_token token'] : []),
+  ];
+  if (implicit && !grantTypes.includes('implicit')) grantTypes.push('implicit');
+  const isPublic = c.data.token_endpoint_auth_method === 'none';
+  return {
+    client_id: c.id,
+    ...(isPublic ? {} : { client_secret: c.secret }),
+    client_name: c.data.name,
+    grant_types: grantTypes,
+    response_types: responseTypes,
+    redirect_uris: (c.data.callbacks ?? []).filter(validUrl),
+    post_logout_redirect_uris: (c.data.allowed_logout_urls ?? []).filter(validUrl),
+    // Basic credentials are moved into the body before the engine sees them, so post covers both.
+    token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_post',
+    id_token_signed_response_alg: c.data.jwt_configuration?.alg === 'HS256' ? 'HS256' : 'RS256',
+  };
+}

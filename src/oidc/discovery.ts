@@ -1,0 +1,39 @@
+import type Koa from 'koa';
+import type { Env } from '../tenant/env.ts';
+import { AUTH0_PATHS } from './paths.ts';
+
+/** Auth0's discovery document; endpoint paths are the ones the engine serves. */
+export function discovery(env: Env): Koa.Middleware {
+  const base = env.issuer.replace(/\/$/, '');
+  const doc = {
+    issuer: env.issuer,
+    authorization_endpoint: base + AUTH0_PATHS.authorization,
+    token_endpoint: base + AUTH0_PATHS.token,
+    device_authorization_endpoint: base + AUTH0_PATHS.device_authorization,
+    userinfo_endpoint: base + AUTH0_PATHS.userinfo,
+    mfa_challenge_endpoint: `${base}/mfa/challenge`,
+    jwks_uri: base + AUTH0_PATHS.jwks,
+    registration_endpoint: base + AUTH0_PATHS.registration,
+    revocation_endpoint: base + AUTH0_PATHS.revocation,
+    end_session_endpoint: base + AUTH0_PATHS.end_session,
+    scopes_supported: ['openid', 'profile', 'offline_access', 'name', 'given_name', 'family_name', 'nickname', 'email', 'email_verified', 'picture', 'created_at', 'identities', 'phone', 'address'],
+    response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token', 'token id_token', 'code token id_token'],
+    code_challenge_methods_supported: ['S256'],
+    response_modes_supported: ['query', 'fragment', 'form_post'],
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: ['HS256', 'RS256'],
+    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
+    claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sub'],
+    request_uri_parameter_supported: false,
+    request_parameter_supported: false,
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm'],
+  };
+  return async (ctx, next) => {
+    if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration') {
+      ctx.set('Access-Control-Allow-Origin', '*');
+      ctx.body = doc;
+      return;
+    }
+    return next();
+  };
+}

@@ -1,0 +1,31 @@
+import type Koa from 'koa';
+
+/** An OAuth error with Auth0's status and body, thrown by the compatibility layer. */
+export class OAuthError extends Error {
+  constructor(public status: number, public error: string, public description: string) { super(description); }
+}
+
+export function sendOAuthError(ctx: Koa.Context, e: OAuthError) {
+  ctx.status = e.status;
+  ctx.set('Cache-Control', 'no-store');
+  ctx.body = { error: e.error, error_description: e.description };
+}
+
+/**
+ * Rewrites the engine's error bodies into Auth0's: client authentication
+ * failures are 401 access_denied "Unauthorized", as Auth0 answers them.
+ */
+export function auth0ErrorBody(ctx: Koa.Context) {
+  const body = ctx.body as any;
+  if (!body || typeof body !== 'object' || !body.error) return;
+  if (body.error === 'invalid_client') {
+    ctx.status = 401;
+    ctx.body = { error: 'access_denied', error_description: 'Unauthorized' };
+  } else if (body.error === 'unauthorized_client' && /grant_type/.test(body.error_description ?? '')) {
+    ctx.status = 403;
+  } else if (body.error === 'invalid_grant' && ctx.status === 400) {
+    ctx.status = 403;
+  }
+  const { error, error_description } = ctx.body as any;
+  ctx.body = { error, error_description };
+}

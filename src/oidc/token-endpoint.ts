@@ -1,0 +1,86 @@
+import type Koa from 'koa';
+import { readParams } from '../lib/body.ts';
+import { ApiError } from '../lib/errors.ts';
+import type { Env } from '../tenant/env.ts';
+import type { Engine } from './provider.ts';
+import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
+
+/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
+function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  const dec = (s: string) => { try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; } };
+  return { id: dec(decoded.slice(0, i)), secret: dec(decoded.slice(i + 1)) };
+}
+
+async function clientCredentials(env: Env, engine: Engine, params: Record<string, any>) {
+  const client = params.client_id ? await engine.clients.get(String(params.client_id)) : undefined;
+  // Authenticity is the engine's job; it answers unknown clients and bad secrets alike.
+  if (!client) return;
+  if (!(client.data.grant_types ?? []).includes('client_credentials')) {
+    throw new OAuthError(403, 'unauthorized_client', "Grant type 'client_credentials' not allowed for the client.");
+  }
+  let audience = params.audience ?? params.resource;
+  if (!audience) {
+    const tenant = await env.store.getTenant();
+    audience = tenant?.settingsObj?.default_audience || undefined;
+    if (!audience) throw new OAuthError(403, 'access_denied', 'No audience parameter was provided, and no default audience has been configured');
+  }
+  const api = await engine.apis.get(String(audience));
+  if (!api) throw new OAuthError(403, 'access_denied', `Service not enabled within domain: ${audience}`);
+  const granted = client.grants.get(String(audience));
+  if (!granted) {
+    throw new OAuthError(403, 'access_denied', `Client is not authorized to access "${audience}". You need to create a "client-grant" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants`);
+  }
+  if (params.scope === undefined || String(params.scope).trim() === '') {
+    params.scope = granted.join(' ');
+  } else {
+    const missing = String(params.scope).split(/\s+/).filter((s) => s && !granted.includes(s));
+    if (missing.length) throw new OAuthError(403, 'access_denied', `Client has not been granted scopes: ${missing.join(', ')}`);
+  }
+  params.resource = String(audience);
+  delete params.audience;
+}
+
+/**
+ * Auth0's /oauth/token in front of the engine: JSON or form bodies, Basic or
+ * post credentials, `audience` as the resource indicator, Auth0's checks and
+ * error bodies. The engine then authenticates the client and issues tokens.
+ */
+export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || (ctx.path !== '/oauth/token' && ctx.path !== `/${env.config.domain}/oauth/token`)) return next();
+    let params: Record<string, any>;
+    try {
+      params = await readParams(ctx);
+      for (const [k, v] of Object.entries(params)) {
+        if (v !== null && typeof v === 'object') params[k] = JSON.stringify(v);
+        else if (v === undefined || v === null) delete params[k];
+        else params[k] = String(v);
+      }
+      const basic = basicCredentials(ctx.get('authorization'));
+      if (basic) {
+        if (params.client_id && params.client_id !== basic.id) throw new OAuthError(400, 'invalid_request', 'client_id in the body does not match the Authorization header');
+        params.client_id = basic.id;
+        params.client_secret = basic.secret;
+        delete ctx.req.headers.authorization;
+      }
+      if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: grant_type');
+      if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params);
+    } catch (e) {
+      if (e instanceof OAuthError) return sendOAuthError(ctx, e);
+      if (e instanceof ApiError) return sendOAuthError(ctx, new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message));
+      throw e;
+    }
+    // Hand the engine a parsed form body on its own path.
+    (ctx.req as any).body = params;
+    (ctx.request as any).body = params;
+    ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
+    ctx.path = '/oauth/token';
+    await next();
+    auth0ErrorBody(ctx);
+  };
+}

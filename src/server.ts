@@ -1,0 +1,85 @@
+import Koa from 'koa';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from './cli/config.ts';
+import { openDb, type Db } from './store/db.ts';
+import { migrate } from './store/migrations.ts';
+import { Store } from './store/store.ts';
+import { SecretBox, newMasterKey } from './tenant/secrets.ts';
+import { KeyRing } from './tenant/keys.ts';
+import type { Env } from './tenant/env.ts';
+import { createLogger } from './lib/log.ts';
+import { Engine } from './oidc/provider.ts';
+import { tokenEndpoint } from './oidc/token-endpoint.ts';
+import { discovery } from './oidc/discovery.ts';
+import { managementRouter } from './management/router.ts';
+import { managementRoutes } from './management/index.ts';
+import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
+
+export const DEFAULT_TENANT = 'default';
+
+/** The master key from the setting, or the one generated into the data dir on first start. */
+export function masterKey(config: Config): string {
+  if (config.masterKey) return config.masterKey;
+  mkdirSync(config.dataDir, { recursive: true });
+  const file = join(config.dataDir, 'master.key');
+  if (!existsSync(file)) writeFileSync(file, newMasterKey() + '\n', { mode: 0o600, flag: 'wx' });
+  return readFileSync(file, 'utf8').trim();
+}
+
+export interface Runtime { env: Env; engine: Engine; app: Koa; db: Db; bootstrap?: BootstrapInfo; close(): Promise<void> }
+
+/**
+ * One process's server. The first process runs migrations and bootstrap;
+ * cluster workers and extra nodes open the same database and find it ready.
+ */
+export async function createRuntime(config: Config, opts: { primary?: boolean; caPath?: string | null } = {}): Promise<Runtime> {
+  const primary = opts.primary !== false;
+  const log = createLogger(config.logLevel);
+  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  if (primary) await migrate(db.kysely);
+  const store = new Store(db, DEFAULT_TENANT);
+  const box = new SecretBox(masterKey(config));
+  const keys = new KeyRing(store, box, config.domain.replace(/:\d+$/, ''));
+  await keys.load();
+
+  let engine: Engine | undefined;
+  const env: Env = {
+    config, store, box, keys, log,
+    issuer: config.issuer,
+    mgmtAudience: `${config.issuer}api/v2/`,
+    invalidate(what) {
+      if (!engine) return;
+      if (what === 'clients' || what === 'all') engine.clients.clear();
+      if (what === 'resource_servers' || what === 'all') engine.apis.clear();
+      if (what === 'keys' || what === 'all') engine.rebuild();
+    },
+  };
+
+  const info = primary ? await bootstrap(env, opts.caPath ?? null) : undefined;
+  engine = new Engine(env);
+  const timer = setInterval(() => { engine!.refreshKeys().catch((e) => log.warn({ err: e.message }, 'key refresh failed')); }, 10_000);
+  timer.unref();
+
+  const app = new Koa();
+  app.proxy = config.http;
+
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (e) {
+      log.error({ err: { message: (e as Error).message, stack: (e as Error).stack }, path: ctx.path }, 'request failed');
+      ctx.status = 500;
+      ctx.body = { error: 'server_error', error_description: 'Internal Server Error' };
+    }
+  });
+  const mgmt = managementRouter(env, managementRoutes);
+  app.use(mgmt.routes());
+  app.use(discovery(env));
+  app.use(tokenEndpoint(env, engine));
+  app.use(engine.middleware());
+  return {
+    env, app, db, engine, bootstrap: info,
+    async close() { clearInterval(timer); await db.close(); },
+  };
+}

@@ -1,0 +1,30 @@
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Database } from './schema.ts';
+
+export type Backend = 'sqlite' | 'postgres';
+export interface Db { kysely: Kysely<Database>; backend: Backend; close(): Promise<void> }
+
+/** Opens SQLite in the data dir, or PostgreSQL when the URL says so. */
+export async function openDb(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Db> {
+  const url = opts.databaseUrl;
+  if (url && /^postgres(ql)?:\/\//.test(url)) {
+    const pg = (await import('pg')).default;
+    // BIGINT columns hold epoch seconds; read them back as numbers.
+    pg.types.setTypeParser(20, (v: string) => Number(v));
+    const pool = new pg.Pool({ connectionString: url, max: opts.poolSize ?? 10 });
+    const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+    return { kysely, backend: 'postgres', close: () => kysely.destroy() };
+  }
+  const Sqlite = (await import('better-sqlite3')).default;
+  let file: string;
+  if (url && url.startsWith('sqlite:')) file = url.slice('sqlite:'.length).replace(/^\/\//, '');
+  else { mkdirSync(opts.dataDir, { recursive: true }); file = join(opts.dataDir, 'postern.db'); }
+  const database = new Sqlite(file);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { kysely, backend: 'sqlite', close: () => kysely.destroy() };
+}

@@ -1,0 +1,159 @@
+import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+
+// Every table leads with tenant_id so one database can hold many tenants.
+const docTable = (db: Kysely<any>, name: string) =>
+  db.schema.createTable(name)
+    .addColumn('tenant_id', 'text', (c) => c.notNull())
+    .addColumn('id', 'text', (c) => c.notNull())
+    .addColumn('data', 'text', (c) => c.notNull())
+    .addColumn('created_at', 'text', (c) => c.notNull())
+    .addColumn('updated_at', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint(`${name}_pk`, ['tenant_id', 'id']);
+
+const migrations: Record<string, Migration> = {
+  '0001_initial': {
+    async up(db) {
+      await db.schema.createTable('tenants')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('settings', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .execute();
+      await db.schema.createTable('signing_keys')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('kid', 'text', (c) => c.notNull())
+        .addColumn('status', 'text', (c) => c.notNull())
+        .addColumn('private_jwk', 'text', (c) => c.notNull())
+        .addColumn('cert', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('current_since', 'text')
+        .addColumn('current_until', 'text')
+        .addColumn('revoked_at', 'text')
+        .addPrimaryKeyConstraint('signing_keys_pk', ['tenant_id', 'kid'])
+        .execute();
+
+      await docTable(db, 'clients').addColumn('name', 'text', (c) => c.notNull()).addColumn('secret', 'text').execute();
+      await docTable(db, 'resource_servers').addColumn('identifier', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('resource_servers_identifier').unique().on('resource_servers').columns(['tenant_id', 'identifier']).execute();
+      await docTable(db, 'client_grants')
+        .addColumn('client_id', 'text', (c) => c.notNull()).addColumn('audience', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('client_grants_pair').unique().on('client_grants').columns(['tenant_id', 'client_id', 'audience']).execute();
+      await db.schema.createIndex('client_grants_audience').on('client_grants').columns(['tenant_id', 'audience']).execute();
+      await docTable(db, 'connections')
+        .addColumn('name', 'text', (c) => c.notNull()).addColumn('strategy', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('connections_name').unique().on('connections').columns(['tenant_id', 'name']).execute();
+      await docTable(db, 'roles').addColumn('name', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('roles_name').unique().on('roles').columns(['tenant_id', 'name']).execute();
+      await docTable(db, 'organizations').addColumn('name', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('organizations_name').unique().on('organizations').columns(['tenant_id', 'name']).execute();
+      await docTable(db, 'invitations').addColumn('org_id', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('invitations_org').on('invitations').columns(['tenant_id', 'org_id']).execute();
+
+      await db.schema.createTable('users')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('connection', 'text', (c) => c.notNull())
+        .addColumn('provider', 'text', (c) => c.notNull())
+        .addColumn('email', 'text')
+        .addColumn('email_norm', 'text')
+        .addColumn('email_verified', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('username', 'text')
+        .addColumn('phone_number', 'text')
+        .addColumn('name', 'text')
+        .addColumn('nickname', 'text')
+        .addColumn('given_name', 'text')
+        .addColumn('family_name', 'text')
+        .addColumn('picture', 'text')
+        .addColumn('blocked', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addColumn('last_login', 'text')
+        .addColumn('last_ip', 'text')
+        .addColumn('logins_count', 'integer', (c) => c.notNull().defaultTo(0))
+        .addColumn('app_metadata', 'text', (c) => c.notNull())
+        .addColumn('user_metadata', 'text', (c) => c.notNull())
+        .addColumn('identities', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('password_hash', 'text')
+        .addPrimaryKeyConstraint('users_pk', ['tenant_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('users_conn_email').unique().on('users').columns(['tenant_id', 'connection', 'email_norm']).execute();
+      await db.schema.createIndex('users_email').on('users').columns(['tenant_id', 'email_norm']).execute();
+      await db.schema.createIndex('users_created').on('users').columns(['tenant_id', 'created_at']).execute();
+      await db.schema.createIndex('users_username').on('users').columns(['tenant_id', 'username']).execute();
+
+      await db.schema.createTable('role_permissions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull())
+        .addColumn('resource_server_identifier', 'text', (c) => c.notNull())
+        .addColumn('permission_name', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('role_permissions_pk', ['tenant_id', 'role_id', 'resource_server_identifier', 'permission_name'])
+        .execute();
+      await db.schema.createTable('user_roles')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_roles_pk', ['tenant_id', 'user_id', 'role_id'])
+        .execute();
+      await db.schema.createIndex('user_roles_role').on('user_roles').columns(['tenant_id', 'role_id', 'user_id']).execute();
+      await db.schema.createTable('user_permissions')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('resource_server_identifier', 'text', (c) => c.notNull())
+        .addColumn('permission_name', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('user_permissions_pk', ['tenant_id', 'user_id', 'resource_server_identifier', 'permission_name'])
+        .execute();
+      await db.schema.createTable('organization_members')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('organization_members_pk', ['tenant_id', 'org_id', 'user_id'])
+        .execute();
+      await db.schema.createIndex('organization_members_user').on('organization_members').columns(['tenant_id', 'user_id']).execute();
+      await db.schema.createTable('organization_member_roles')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('organization_member_roles_pk', ['tenant_id', 'org_id', 'user_id', 'role_id'])
+        .execute();
+      await db.schema.createTable('organization_connections')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('connection_id', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('organization_connections_pk', ['tenant_id', 'org_id', 'connection_id'])
+        .execute();
+
+      await db.schema.createTable('oidc_payloads')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('model', 'text', (c) => c.notNull())
+        .addColumn('id', 'text', (c) => c.notNull())
+        .addColumn('payload', 'text', (c) => c.notNull())
+        .addColumn('grant_id', 'text')
+        .addColumn('uid', 'text')
+        .addColumn('user_code', 'text')
+        .addColumn('account_id', 'text')
+        .addColumn('expires_at', 'bigint')
+        .addColumn('consumed_at', 'bigint')
+        .addPrimaryKeyConstraint('oidc_payloads_pk', ['tenant_id', 'model', 'id'])
+        .execute();
+      await db.schema.createIndex('oidc_payloads_grant').on('oidc_payloads').columns(['tenant_id', 'grant_id']).execute();
+      await db.schema.createIndex('oidc_payloads_uid').on('oidc_payloads').columns(['tenant_id', 'uid']).execute();
+      await db.schema.createIndex('oidc_payloads_account').on('oidc_payloads').columns(['tenant_id', 'model', 'account_id']).execute();
+      void sql;
+    },
+  },
+};
+
+const provider: MigrationProvider = { getMigrations: async () => migrations };
+
+export async function migrate(db: Kysely<any>): Promise<void> {
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) {
+    const failed = results?.find((r) => r.status === 'Error');
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`);
+  }
+}

@@ -1,0 +1,58 @@
+// Row types for the one schema both backends share. JSON documents are stored
+// as text so SQLite and PostgreSQL read and write the same values.
+export interface TenantRow { id: string; name: string; settings: string; created_at: string }
+export interface SigningKeyRow {
+  tenant_id: string; kid: string; status: 'next' | 'current' | 'previous' | 'revoked';
+  private_jwk: string; cert: string; created_at: string;
+  current_since: string | null; current_until: string | null; revoked_at: string | null;
+}
+/** Resources kept as a JSON document plus the columns they are looked up by. */
+export interface DocRow { tenant_id: string; id: string; data: string; created_at: string; updated_at: string }
+export interface ClientRow extends DocRow { name: string; secret: string | null }
+export interface ResourceServerRow extends DocRow { identifier: string }
+export interface ClientGrantRow extends DocRow { client_id: string; audience: string }
+export interface ConnectionRow extends DocRow { name: string; strategy: string }
+export interface RoleRow extends DocRow { name: string }
+export interface OrganizationRow extends DocRow { name: string }
+export interface UserRow {
+  tenant_id: string; user_id: string; connection: string; provider: string;
+  email: string | null; email_norm: string | null; email_verified: number;
+  username: string | null; phone_number: string | null;
+  name: string | null; nickname: string | null; given_name: string | null; family_name: string | null;
+  picture: string | null; blocked: number;
+  created_at: string; updated_at: string; last_login: string | null; last_ip: string | null; logins_count: number;
+  app_metadata: string; user_metadata: string; identities: string; data: string;
+  password_hash: string | null;
+}
+export interface RolePermissionRow { tenant_id: string; role_id: string; resource_server_identifier: string; permission_name: string }
+export interface UserRoleRow { tenant_id: string; user_id: string; role_id: string; created_at: string }
+export interface UserPermissionRow { tenant_id: string; user_id: string; resource_server_identifier: string; permission_name: string }
+export interface OrgMemberRow { tenant_id: string; org_id: string; user_id: string; created_at: string }
+export interface OrgMemberRoleRow { tenant_id: string; org_id: string; user_id: string; role_id: string }
+export interface OrgConnectionRow { tenant_id: string; org_id: string; connection_id: string; data: string }
+export interface InvitationRow extends DocRow { org_id: string }
+export interface OidcPayloadRow {
+  tenant_id: string; model: string; id: string; payload: string;
+  grant_id: string | null; uid: string | null; user_code: string | null; account_id: string | null;
+  expires_at: number | null; consumed_at: number | null;
+}
+
+export interface Database {
+  tenants: TenantRow;
+  signing_keys: SigningKeyRow;
+  clients: ClientRow;
+  resource_servers: ResourceServerRow;
+  client_grants: ClientGrantRow;
+  connections: ConnectionRow;
+  users: UserRow;
+  roles: RoleRow;
+  role_permissions: RolePermissionRow;
+  user_roles: UserRoleRow;
+  user_permissions: UserPermissionRow;
+  organizations: OrganizationRow;
+  organization_members: OrgMemberRow;
+  organization_member_roles: OrgMemberRoleRow;
+  organization_connections: OrgConnectionRow;
+  invitations: InvitationRow;
+  oidc_payloads: OidcPayloadRow;
+}

@@ -1,0 +1,201 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Backend, Db } from './db.ts';
+import type { Database, DocRow, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from './schema.ts';
+import { UniqueViolation } from '../lib/errors.ts';
+
+export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations';
+export interface Page { offset: number; limit: number }
+export interface Doc<T> { id: string; data: T; created_at: string; updated_at: string }
+
+const now = () => new Date().toISOString();
+
+export function isUniqueViolation(e: any): boolean {
+  return e?.code === '23505' || /^SQLITE_CONSTRAINT_(UNIQUE|PRIMARYKEY)$/.test(e?.code ?? '');
+}
+async function guard<T>(p: Promise<T>): Promise<T> {
+  try { return await p; } catch (e) { if (isUniqueViolation(e)) throw new UniqueViolation((e as Error).message); throw e; }
+}
+
+/**
+ * A JSON document table: one row per resource, the document in `data`, and the
+ * few columns it is looked up or kept unique by. Clients, APIs, grants,
+ * connections, roles, organizations and invitations all live in one of these.
+ */
+export class DocRepo<T> {
+  constructor(private db: Kysely<Database>, private tenantId: string, private table: DocTable) {}
+
+  private base() {
+    return (this.db as Kysely<any>).selectFrom(this.table).where('tenant_id', '=', this.tenantId);
+  }
+  private decode(row: any): Doc<T> & Record<string, any> {
+    return { ...row, data: JSON.parse(row.data) };
+  }
+
+  async get(id: string) {
+    const row = await this.base().selectAll().where('id', '=', id).executeTakeFirst();
+    return row ? this.decode(row) : undefined;
+  }
+  async findBy(column: string, value: unknown) {
+    const row = await this.base().selectAll().where(column, '=', value).executeTakeFirst();
+    return row ? this.decode(row) : undefined;
+  }
+  async getMany(ids: string[]) {
+    if (!ids.length) return [];
+    const rows = await this.base().selectAll().where('id', 'in', ids).execute();
+    return rows.map((r) => this.decode(r));
+  }
+  /** Rows matching equality filters, oldest first, with the total when asked. */
+  async list(filter: Record<string, unknown> = {}, page?: Page, opts: { total?: boolean; afterId?: string } = {}) {
+    let q = this.base();
+    for (const [k, v] of Object.entries(filter)) if (v !== undefined) q = q.where(k, '=', v);
+    const total = opts.total ? Number((await q.select((eb: any) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow() as { n: unknown }).n) : undefined;
+    let rq = q.selectAll().orderBy('created_at').orderBy('id');
+    if (opts.afterId !== undefined) rq = rq.where('id', '>', opts.afterId).clearOrderBy().orderBy('id');
+    if (page) rq = rq.limit(page.limit).offset(page.offset);
+    const rows = await rq.execute();
+    return { items: rows.map((r: any) => this.decode(r)), total };
+  }
+  async insert(id: string, data: T, columns: Record<string, unknown> = {}) {
+    const ts = now();
+    await guard((this.db as Kysely<any>).insertInto(this.table)
+      .values({ tenant_id: this.tenantId, id, data: JSON.stringify(data), created_at: ts, updated_at: ts, ...columns }).execute());
+    return { id, data, created_at: ts, updated_at: ts };
+  }
+  async update(id: string, data: T, columns: Record<string, unknown> = {}) {
+    const r = await guard((this.db as Kysely<any>).updateTable(this.table)
+      .set({ data: JSON.stringify(data), updated_at: now(), ...columns })
+      .where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst());
+    return Number(r.numUpdatedRows) > 0;
+  }
+  async delete(id: string) {
+    const r = await (this.db as Kysely<any>).deleteFrom(this.table)
+      .where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+  async deleteWhere(column: string, value: unknown) {
+    await (this.db as Kysely<any>).deleteFrom(this.table)
+      .where('tenant_id', '=', this.tenantId).where(column, '=', value).execute();
+  }
+}
+
+/**
+ * The storage interface for one tenant. Everything above the store speaks to
+ * this class; nothing above it writes SQL text.
+ */
+export class Store {
+  readonly db: Kysely<Database>;
+  readonly backend: Backend;
+  readonly clients: DocRepo<any>;
+  readonly resourceServers: DocRepo<any>;
+  readonly clientGrants: DocRepo<any>;
+  readonly connections: DocRepo<any>;
+  readonly roles: DocRepo<any>;
+  readonly organizations: DocRepo<any>;
+  readonly invitations: DocRepo<any>;
+
+  constructor(readonly handle: Db, readonly tenantId: string) {
+    this.db = handle.kysely;
+    this.backend = handle.backend;
+    this.clients = new DocRepo(this.db, tenantId, 'clients');
+    this.resourceServers = new DocRepo(this.db, tenantId, 'resource_servers');
+    this.clientGrants = new DocRepo(this.db, tenantId, 'client_grants');
+    this.connections = new DocRepo(this.db, tenantId, 'connections');
+    this.roles = new DocRepo(this.db, tenantId, 'roles');
+    this.organizations = new DocRepo(this.db, tenantId, 'organizations');
+    this.invitations = new DocRepo(this.db, tenantId, 'invitations');
+  }
+
+  withTenant(tenantId: string) { return new Store(this.handle, tenantId); }
+
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(fn);
+  }
+
+  // --- tenant -------------------------------------------------------------
+  async getTenant(): Promise<(TenantRow & { settingsObj: any }) | undefined> {
+    const row = await this.db.selectFrom('tenants').selectAll().where('id', '=', this.tenantId).executeTakeFirst();
+    return row ? { ...row, settingsObj: JSON.parse(row.settings) } : undefined;
+  }
+  async createTenant(name: string, settings: object) {
+    await guard(this.db.insertInto('tenants').values({ id: this.tenantId, name, settings: JSON.stringify(settings), created_at: now() }).execute());
+  }
+  async saveTenantSettings(settings: object) {
+    await this.db.updateTable('tenants').set({ settings: JSON.stringify(settings) }).where('id', '=', this.tenantId).execute();
+  }
+
+  // --- signing keys -------------------------------------------------------
+  listKeys(): Promise<SigningKeyRow[]> {
+    return this.db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', this.tenantId).orderBy('created_at').execute();
+  }
+  async insertKey(row: Omit<SigningKeyRow, 'tenant_id'>) {
+    await guard(this.db.insertInto('signing_keys').values({ ...row, tenant_id: this.tenantId }).execute());
+  }
+  async updateKey(kid: string, patch: Partial<SigningKeyRow>) {
+    await this.db.updateTable('signing_keys').set(patch).where('tenant_id', '=', this.tenantId).where('kid', '=', kid).execute();
+  }
+
+  // --- users --------------------------------------------------------------
+  getUser(userId: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).executeTakeFirst();
+  }
+  usersByEmail(email: string): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId)
+      .where('email_norm', '=', email.toLowerCase()).orderBy('created_at').execute();
+  }
+  userByConnectionEmail(connection: string, email: string): Promise<UserRow | undefined> {
+    return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId)
+      .where('connection', '=', connection).where('email_norm', '=', email.toLowerCase()).executeTakeFirst();
+  }
+  async insertUser(row: Omit<UserRow, 'tenant_id'>) {
+    await guard(this.db.insertInto('users').values({ ...row, tenant_id: this.tenantId }).execute());
+  }
+  async updateUser(userId: string, patch: Partial<UserRow>) {
+    await guard(this.db.updateTable('users').set(patch).where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).execute());
+  }
+  /** Deletes the user and every row that hangs off it, in one transaction. */
+  async deleteUser(userId: string): Promise<boolean> {
+    return this.transaction(async (trx) => {
+      const t = this.tenantId;
+      for (const table of ['user_roles', 'user_permissions', 'organization_members', 'organization_member_roles'] as const) {
+        await trx.deleteFrom(table).where('tenant_id', '=', t).where('user_id', '=', userId).execute();
+      }
+      await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', t).where('account_id', '=', userId).execute();
+      const r = await trx.deleteFrom('users').where('tenant_id', '=', t).where('user_id', '=', userId).executeTakeFirst();
+      return Number(r.numDeletedRows) > 0;
+    });
+  }
+  usersQuery() {
+    return this.db.selectFrom('users').where('users.tenant_id', '=', this.tenantId);
+  }
+
+  // --- oidc-provider payloads ----------------------------------------------
+  async upsertPayload(row: Omit<OidcPayloadRow, 'tenant_id'>) {
+    const values = { ...row, tenant_id: this.tenantId };
+    await this.db.insertInto('oidc_payloads').values(values)
+      .onConflict((oc) => oc.columns(['tenant_id', 'model', 'id']).doUpdateSet({
+        payload: row.payload, grant_id: row.grant_id, uid: row.uid, user_code: row.user_code,
+        account_id: row.account_id, expires_at: row.expires_at, consumed_at: row.consumed_at,
+      })).execute();
+  }
+  findPayload(model: string, column: 'id' | 'uid' | 'user_code', value: string) {
+    return this.db.selectFrom('oidc_payloads').selectAll().where('tenant_id', '=', this.tenantId)
+      .where('model', '=', model).where(column, '=', value).executeTakeFirst();
+  }
+  async consumePayload(model: string, id: string) {
+    await this.db.updateTable('oidc_payloads').set({ consumed_at: Math.floor(Date.now() / 1000) })
+      .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();
+  }
+  async destroyPayload(model: string, id: string) {
+    await this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();
+  }
+  async revokeGrant(grantId: string) {
+    await this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId).where('grant_id', '=', grantId).execute();
+  }
+  listPayloads(model: string, filter: { account_id?: string } = {}) {
+    let q = this.db.selectFrom('oidc_payloads').selectAll().where('tenant_id', '=', this.tenantId).where('model', '=', model);
+    if (filter.account_id) q = q.where('account_id', '=', filter.account_id);
+    return q.execute();
+  }
+}
+
+export { sql };

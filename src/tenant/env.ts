@@ -1,0 +1,19 @@
+import type { Logger } from 'pino';
+import type { Config } from '../cli/config.ts';
+import type { Store } from '../store/store.ts';
+import type { KeyRing } from './keys.ts';
+import type { SecretBox } from './secrets.ts';
+
+/** What every layer needs to serve one tenant. Built once per process. */
+export interface Env {
+  config: Config;
+  store: Store;
+  box: SecretBox;
+  keys: KeyRing;
+  log: Logger;
+  issuer: string;
+  /** The Management API audience, https://{domain}/api/v2/ */
+  mgmtAudience: string;
+  /** Called after a write that changes what the protocol engine caches. */
+  invalidate(what: 'clients' | 'keys' | 'resource_servers' | 'all'): void;
+}

@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { hash, verify } from '@node-rs/bcrypt';
+import { ApiError, badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
+import { ids } from '../lib/ids.ts';
+import { mergeMetadata } from '../lib/merge.ts';
+import type { UserRow } from '../store/schema.ts';
+import { checkPassword, historySize } from '../connections/password-policy.ts';
+import type { Env } from './env.ts';
+
+// Users as Auth0 shows them, and the operations the Management API and the
+// login flows share: create, update with metadata merge, password checks.
+
+const BCRYPT_COST = 10;
+
+function gravatar(email: string | null, fallback: string) {
+  const h = createHash('md5').update((email ?? '').trim().toLowerCase()).digest('hex');
+  const initials = encodeURIComponent(`https://cdn.auth0.com/avatars/${fallback.slice(0, 2).toLowerCase()}.png`);
+  return `https://s.gravatar.com/avatar/${h}?s=480&r=pg&d=${initials}`;
+}
+
+export function userJson(row: UserRow): Record<string, any> {
+  const extra = JSON.parse(row.data);
+  const app = JSON.parse(row.app_metadata);
+  const meta = JSON.parse(row.user_metadata);
+  const out: Record<string, any> = {
+    created_at: row.created_at,
+    email: row.email ?? undefined,
+    email_verified: row.email ? Boolean(row.email_verified) : undefined,
+    ...(row.family_name ? { family_name: row.family_name } : {}),
+    ...(row.given_name ? { given_name: row.given_name } : {}),
+    identities: JSON.parse(row.identities),
+    name: row.name,
+    nickname: row.nickname,
+    ...(row.phone_number ? { phone_number: row.phone_number, phone_verified: Boolean(extra.phone_verified) } : {}),
+    picture: row.picture,
+    updated_at: row.updated_at,
+    user_id: row.user_id,
+    ...(row.username ? { username: row.username } : {}),
+    ...(Object.keys(app).length ? { app_metadata: app } : {}),
+    ...(Object.keys(meta).length ? { user_metadata: meta } : {}),
+    ...(row.blocked ? { blocked: true } : {}),
+    ...(row.last_ip ? { last_ip: row.last_ip } : {}),
+    ...(row.last_login ? { last_login: row.last_login } : {}),
+    ...(row.logins_count ? { logins_count: row.logins_count } : {}),
+    ...(extra.last_password_reset ? { last_password_reset: extra.last_password_reset } : {}),
+  };
+  for (const k of Object.keys(out)) if (out[k] === undefined) delete out[k];
+  return out;
+}
+
+export async function findDbConnection(env: Env, name: string) {
+  const conn = await env.store.connections.findBy('name', name);
+  if (!conn) throw new ApiError(400, 'The connection does not exist.', 'inexistent_connection');
+  return conn;
+}
+
+export function passwordError(result: ReturnType<typeof checkPassword>) {
+  const messages: Record<string, string> = {
+    invalid_password: 'PasswordStrengthError: Password is too weak',
+    password_dictionary_error: 'PasswordDictionaryError: Password is too common',
+    password_no_user_info_error: 'PasswordNoUserInfoError: Password contains user information',
+  };
+  return new ApiError(400, messages[result.code!] ?? 'Password is too weak', result.code, { rules: result.rules, policy: result.policy } as any);
+}
+
+export interface NewUser {
+  connection: string; email?: string; password?: string; username?: string; phone_number?: string;
+  name?: string; nickname?: string; given_name?: string; family_name?: string; picture?: string;
+  email_verified?: boolean; blocked?: boolean; user_id?: string; app_metadata?: any; user_metadata?: any;
+  verify_email?: boolean; phone_verified?: boolean;
+}
+
+export async function createUser(env: Env, input: NewUser): Promise<UserRow> {
+  const conn = await findDbConnection(env, input.connection);
+  if (conn.data.strategy !== 'auth0') throw badRequest('Only database connections can create users.', 'operation_not_supported');
+  const opts = conn.data.options ?? {};
+  if (!input.email && !(opts.requires_username && input.username)) throw badRequest("Payload validation error: 'Missing required property: email'.");
+  if (opts.requires_username && !input.username) throw badRequest("Payload validation error: 'Missing required property: username'.");
+  if (!input.password) throw badRequest("Payload validation error: 'Missing required property: password'.");
+  const check = checkPassword(opts, { ...input, password: input.password });
+  if (!check.ok) throw passwordError(check);
+  if (input.username && await env.store.usersQuery().select('user_id').where('connection', '=', conn.data.name).where('username', '=', input.username).executeTakeFirst()) {
+    throw conflict('The username provided is in use already.', 'auth0_idp_error');
+  }
+  const bare = input.user_id ? String(input.user_id).replace(/^auth0\|/, '') : ids.user();
+  const userId = `auth0|${bare}`;
+  const ts = new Date().toISOString();
+  const email = input.email ? input.email.trim() : null;
+  const passwordHash = await hash(input.password, { cost: BCRYPT_COST });
+  const row: Omit<UserRow, 'tenant_id'> = {
+    user_id: userId, connection: conn.data.name, provider: 'auth0',
+    email, email_norm: email?.toLowerCase() ?? null, email_verified: input.email_verified ? 1 : 0,
+    username: input.username ?? null, phone_number: input.phone_number ?? null,
+    name: input.name ?? email ?? input.username ?? null,
+    nickname: input.nickname ?? (email ? email.split('@')[0] : input.username ?? null),
+    given_name: input.given_name ?? null, family_name: input.family_name ?? null,
+    picture: input.picture ?? gravatar(email, email ?? input.username ?? 'u'),
+    blocked: input.blocked ? 1 : 0, created_at: ts, updated_at: ts, last_login: null, last_ip: null, logins_count: 0,
+    app_metadata: JSON.stringify(input.app_metadata ?? {}), user_metadata: JSON.stringify(input.user_metadata ?? {}),
+    identities: JSON.stringify([{ connection: conn.data.name, user_id: bare, provider: 'auth0', isSocial: false }]),
+    data: JSON.stringify({ ...(input.phone_verified ? { phone_verified: true } : {}), password_history: [] }),
+    password_hash: passwordHash,
+  };
+  try {
+    await env.store.insertUser(row);
+  } catch (e) {
+    if (e instanceof UniqueViolation) throw conflict('The user already exists.', 'auth0_idp_error');
+    throw e;
+  }
+  return { ...row, tenant_id: env.store.tenantId };
+}
+
+export async function loadUser(env: Env, userId: string) {
+  const row = await env.store.getUser(userId);
+  if (!row) throw notFound('The user does not exist.', 'inexistent_user');
+  return row;
+}
+
+const PROFILE_FIELDS = ['email', 'username', 'phone_number', 'name', 'nickname', 'given_name', 'family_name', 'picture'] as const;
+
+export async function updateUser(env: Env, userId: string, body: any): Promise<UserRow> {
+  const row = await loadUser(env, userId);
+  const patch: Partial<UserRow> = { updated_at: new Date().toISOString() };
+  const extra = JSON.parse(row.data);
+  for (const f of PROFILE_FIELDS) if (f in body) (patch as any)[f] = body[f];
+  if ('email' in body) {
+    patch.email_norm = body.email ? String(body.email).toLowerCase() : null;
+    if (!('email_verified' in body)) patch.email_verified = 0;
+  }
+  if ('email_verified' in body) patch.email_verified = body.email_verified ? 1 : 0;
+  if ('blocked' in body) patch.blocked = body.blocked ? 1 : 0;
+  if ('phone_verified' in body) extra.phone_verified = Boolean(body.phone_verified);
+  if ('app_metadata' in body) patch.app_metadata = JSON.stringify(mergeMetadata(JSON.parse(row.app_metadata), body.app_metadata));
+  if ('user_metadata' in body) patch.user_metadata = JSON.stringify(mergeMetadata(JSON.parse(row.user_metadata), body.user_metadata));
+  if ('password' in body) {
+    const conn = await findDbConnection(env, row.connection);
+    const merged = { ...row, ...patch };
+    const check = checkPassword(conn.data.options, { ...merged, password: body.password });
+    if (!check.ok) throw passwordError(check);
+    const keep = historySize(conn.data.options);
+    const history: string[] = extra.password_history ?? [];
+    for (const old of [row.password_hash, ...history].filter(Boolean).slice(0, keep)) {
+      if (await verify(body.password, old!)) throw badRequest('PasswordHistoryError: Password has previously been used', 'password_history_error');
+    }
+    extra.password_history = keep ? [row.password_hash, ...history].filter(Boolean).slice(0, keep) : [];
+    extra.last_password_reset = patch.updated_at;
+    patch.password_hash = await hash(body.password, { cost: BCRYPT_COST });
+  }
+  patch.data = JSON.stringify(extra);
+  try {
+    await env.store.updateUser(userId, patch);
+  } catch (e) {
+    if (e instanceof UniqueViolation) throw conflict('The specified new email already exists', 'auth0_idp_error');
+    throw e;
+  }
+  return { ...row, ...patch } as UserRow;
+}
+
+/** Constant work whether or not the user exists, so timing does not reveal accounts. */
+const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.ZL9yQ6Ch3HMUo2wqnNq2vXaKJ1Ky';
+export async function verifyPassword(row: UserRow | undefined, password: string): Promise<boolean> {
+  const ok = await verify(password, row?.password_hash ?? DUMMY_HASH).catch(() => false);
+  return Boolean(row?.password_hash) && ok;
+}
