@@ -15,6 +15,7 @@ import { discovery } from './oidc/discovery.ts';
 import { managementRouter } from './management/router.ts';
 import { managementRoutes } from './management/index.ts';
 import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
+import { loginRouter } from './login/index.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -76,6 +77,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   const mgmt = managementRouter(env, managementRoutes);
   app.use(mgmt.routes());
   app.use(discovery(env));
+  app.use(loginRouter(env, engine).routes());
   app.use(tokenEndpoint(env, engine));
   app.use(engine.middleware());
   return {

@@ -1,0 +1,13 @@
+import Router from '@koa/router';
+import type { Env } from '../tenant/env.ts';
+import type { Engine } from '../oidc/provider.ts';
+
+/**
+ * Everything a browser or an Auth0 SDK reaches outside the engine's own
+ * endpoints: Universal Login pages, logout, database-connection endpoints.
+ * Each concern registers its routes from its own file.
+ */
+export function loginRouter(_env: Env, _engine: Engine): Router {
+  const router = new Router();
+  return router;
+}
