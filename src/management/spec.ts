@@ -13,7 +13,26 @@ const addFormats = (addFormatsModule as any).default ?? addFormatsModule;
 // ../shared/auth0: scopes per operation from the TSV, request validation from
 // the OpenAPI schemas. Nothing about either is restated in route code.
 const sharedDir = process.env.POSTERN_SHARED_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/auth0');
-const spec = JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8'));
+const spec = restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8')));
+
+/**
+ * The shared spec had its prose "descriptions removed", which also deleted
+ * every schema property *named* `description` (role, scope, client, API
+ * descriptions...), so closed schemas would reject what Auth0 accepts. Put it
+ * back as an optional string on every closed object schema.
+ */
+function restoreDescriptionProperties(doc: any) {
+  const walk = (o: any) => {
+    if (Array.isArray(o)) { o.forEach(walk); return; }
+    if (!o || typeof o !== 'object') return;
+    if (o.type === 'object' && o.properties && !('description' in o.properties) && (o.additionalProperties === false || (o.required ?? []).includes('description'))) {
+      o.properties.description = { type: 'string' };
+    }
+    for (const v of Object.values(o)) walk(v);
+  };
+  walk(doc.components?.schemas);
+  return doc;
+}
 
 export interface OpSpec { method: string; path: string; operationId: string; scopes: string[]; tag: string; lifecycle: string }
 
@@ -35,6 +54,13 @@ export function scopeCatalogue(): { value: string; description: string }[] {
   const scopes: Record<string, string> = {};
   for (const flow of Object.values<any>(flows)) Object.assign(scopes, flow.scopes ?? {});
   return Object.entries(scopes).map(([value, description]) => ({ value, description: description || value }));
+}
+
+// The shared copy dropped every key named `description`, including the real
+// `description` properties of roles and API scopes; put those back.
+for (const name of ['CreateRoleRequestContent', 'UpdateRoleRequestContent', 'ResourceServerScope']) {
+  const props = spec.components.schemas[name]?.properties;
+  if (props && !props.description) props.description = { type: 'string', maxLength: 1000 };
 }
 
 const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false });

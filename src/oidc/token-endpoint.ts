@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import { readParams } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
@@ -16,10 +17,18 @@ function basicCredentials(header: string | undefined): { id: string; secret: str
   return { id: dec(decoded.slice(0, i)), secret: dec(decoded.slice(i + 1)) };
 }
 
+function secretMatches(expected: string | undefined, given: unknown): boolean {
+  if (!expected || typeof given !== 'string') return false;
+  const digest = (v: string) => createHash('sha256').update(v).digest();
+  return timingSafeEqual(digest(expected), digest(given));
+}
+
 async function clientCredentials(env: Env, engine: Engine, params: Record<string, any>) {
   const client = params.client_id ? await engine.clients.get(String(params.client_id)) : undefined;
-  // Authenticity is the engine's job; it answers unknown clients and bad secrets alike.
-  if (!client) return;
+  // Authenticity is the engine's job; it answers unknown clients and bad secrets
+  // alike. Unauthenticated callers must not learn about grants or audiences, so
+  // the Auth0 checks below only run for a caller holding the right secret.
+  if (!client || !secretMatches(client.secret, params.client_secret)) return;
   if (!(client.data.grant_types ?? []).includes('client_credentials')) {
     throw new OAuthError(403, 'unauthorized_client', "Grant type 'client_credentials' not allowed for the client.");
   }

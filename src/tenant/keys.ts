@@ -49,10 +49,12 @@ export class KeyRing {
     const version = rows.map((r) => `${r.kid}:${r.status}`).join(',');
     if (version === this.version) return false;
     this.keys = rows.map((row) => {
-      const privateJwk = JSON.parse(this.box.open(row.private_jwk)) as JWK;
-      const { d, p, q, dp, dq, qi, ...pub } = privateJwk as any;
       const der = derOf(row.cert);
-      const publicJwk = { ...pub, x5c: [der.toString('base64')], x5t: createHash('sha1').update(der).digest('base64url') };
+      const x5c = [der.toString('base64')];
+      // The engine publishes its JWKS from these, so the certificate rides along (Auth0 serves x5c).
+      const privateJwk = { ...JSON.parse(this.box.open(row.private_jwk)), x5c } as JWK;
+      const { d, p, q, dp, dq, qi, ...pub } = privateJwk as any;
+      const publicJwk = { ...pub, x5t: createHash('sha1').update(der).digest('base64url') };
       return { row, privateJwk, publicJwk };
     });
     this.version = version;
