@@ -56,13 +56,6 @@ export function scopeCatalogue(): { value: string; description: string }[] {
   return Object.entries(scopes).map(([value, description]) => ({ value, description: description || value }));
 }
 
-// The shared copy dropped every key named `description`, including the real
-// `description` properties of roles and API scopes; put those back.
-for (const name of ['CreateRoleRequestContent', 'UpdateRoleRequestContent', 'ResourceServerScope']) {
-  const props = spec.components.schemas[name]?.properties;
-  if (props && !props.description) props.description = { type: 'string', maxLength: 1000 };
-}
-
 const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false });
 addFormats(ajv);
 ajv.addSchema(spec, 'mgmt');
