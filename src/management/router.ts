@@ -71,22 +71,28 @@ export function managementRouter(env: Env, routes: Route[]): Router {
     }
   });
 
+  /** Bearer check and rate limit, shared by every route; the limit headers go on every answer. */
+  async function gate(ctx: Koa.Context): Promise<{ token?: OpContext['token']; authError?: unknown }> {
+    let token: OpContext['token'] | undefined;
+    let authError: unknown;
+    try { token = await authenticate(env, ctx.get('authorization')); } catch (e) { authError = e; }
+    const rl = limiter.take(token?.sub ?? `ip:${ctx.ip}`);
+    ctx.set('X-RateLimit-Limit', String(rl.limit));
+    ctx.set('X-RateLimit-Remaining', String(rl.remaining));
+    ctx.set('X-RateLimit-Reset', String(rl.reset));
+    if (!rl.allowed) {
+      ctx.set('Retry-After', String(Math.max(1, rl.reset - Math.floor(Date.now() / 1000))));
+      if (!authError) throw new ApiError(429, 'Global limit has been reached', 'too_many_requests');
+    }
+    return { token, authError };
+  }
+
   for (const { op, handler } of routes) {
     const koaPath = op.path.replace(/\{(\w+)\}/g, ':$1');
     const validators = validatorsFor(op);
     router.register(koaPath, [op.method.toLowerCase()], async (ctx) => {
-      let token: OpContext['token'] | undefined;
-      let authError: unknown;
-      try { token = await authenticate(env, ctx.get('authorization')); } catch (e) { authError = e; }
-      const rl = limiter.take(token?.sub ?? `ip:${ctx.ip}`);
-      ctx.set('X-RateLimit-Limit', String(rl.limit));
-      ctx.set('X-RateLimit-Remaining', String(rl.remaining));
-      ctx.set('X-RateLimit-Reset', String(rl.reset));
+      const { token, authError } = await gate(ctx);
       if (authError) throw authError;
-      if (!rl.allowed) {
-        ctx.set('Retry-After', String(Math.max(1, rl.reset - Math.floor(Date.now() / 1000))));
-        throw new ApiError(429, 'Global limit has been reached', 'too_many_requests');
-      }
       checkScope(op, token!);
 
       const query: Record<string, any> = { ...ctx.query };
@@ -111,6 +117,11 @@ export function managementRouter(env: Env, routes: Route[]): Router {
       }
     });
   }
+  // Anything else under /api/v2 is Auth0's 404, still metered and with the limit headers.
+  router.all('/{*rest}', async (ctx) => {
+    await gate(ctx);
+    throw new ApiError(404, 'Not Found');
+  });
   return router;
 }
 
