@@ -1,0 +1,45 @@
+import { isMember, permissionNamesFor } from '../store/rbac-store.ts';
+import type { Env } from './env.ts';
+
+// What RBAC means for tokens: the permissions a user holds for one API, how an
+// API's settings narrow a token's scope, and the organization a token is for.
+
+/** Union of the user's role permissions and direct permissions for the API (plus their org roles' inside an organization). */
+export function effectivePermissions(env: Env, userId: string, audience: string, orgId?: string): Promise<string[]> {
+  return permissionNamesFor(env.store, userId, audience, orgId);
+}
+
+// Scopes about the user's identity, not the API; RBAC never removes them.
+const OIDC_SCOPES = new Set(['openid', 'profile', 'email', 'address', 'phone', 'offline_access']);
+
+export const isAuthzDialect = (dialect: unknown) => dialect === 'access_token_authz' || dialect === 'rfc9068_profile_authz';
+
+/**
+ * The scope string of a user access token for an API with `enforce_policies`:
+ * the requested scopes the user holds, plus the OIDC scopes.
+ */
+export function limitScope(requested: string | undefined, held: string[]): string {
+  const have = new Set(held);
+  return (requested ?? '').split(' ').filter((s) => s && (OIDC_SCOPES.has(s) || have.has(s))).join(' ');
+}
+
+export interface TokenOrg { org_id: string; org_name: string }
+
+/**
+ * The organization a login is for, given the `organization` parameter (an id or
+ * a name): undefined if it does not exist or the user is not a member.
+ */
+export async function orgForToken(env: Env, organization: string, userId: string): Promise<TokenOrg | undefined> {
+  const org = await findOrganization(env, organization);
+  if (!org || !(await isMember(env.store, org.id, userId))) return undefined;
+  return { org_id: org.id, org_name: org.data.name };
+}
+
+/** Organizations are addressed by id (`org_…`) or by their lowercase name. */
+export async function findOrganization(env: Env, idOrName: string) {
+  if (idOrName.startsWith('org_')) {
+    const byId = await env.store.organizations.get(idOrName);
+    if (byId) return byId;
+  }
+  return env.store.organizations.findBy('name', idOrName.toLowerCase());
+}
