@@ -6,6 +6,17 @@ import { connectionRoutes } from './connections.ts';
 import { userRoutes } from './users.ts';
 import { tenantRoutes } from './tenant-settings.ts';
 import { keyRoutes } from './keys.ts';
+import { roleRoutes } from './roles.ts';
+import { rolePermissionRoutes } from './role-permissions.ts';
+import { roleUserRoutes } from './role-users.ts';
+import { userRoleRoutes } from './user-roles.ts';
+import { userPermissionRoutes } from './user-permissions.ts';
+import { organizationRoutes } from './organizations.ts';
+import { organizationMemberRoutes } from './organization-members.ts';
+import { organizationMemberRoleRoutes } from './organization-member-roles.ts';
+import { organizationConnectionRoutes } from './organization-connections.ts';
+import { invitationRoutes } from './invitations.ts';
+import { userOrganizationRoutes } from './user-organizations.ts';
 
 /** Every implemented Management API route; one line per resource file. */
 export const managementRoutes: Route[] = [
@@ -16,4 +27,15 @@ export const managementRoutes: Route[] = [
   ...userRoutes,
   ...tenantRoutes,
   ...keyRoutes,
+  ...roleRoutes,
+  ...rolePermissionRoutes,
+  ...roleUserRoutes,
+  ...userRoleRoutes,
+  ...userPermissionRoutes,
+  ...organizationRoutes,
+  ...organizationMemberRoutes,
+  ...organizationMemberRoleRoutes,
+  ...organizationConnectionRoutes,
+  ...invitationRoutes,
+  ...userOrganizationRoutes,
 ];
