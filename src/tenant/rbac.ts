@@ -43,3 +43,25 @@ export async function findOrganization(env: Env, idOrName: string) {
   }
   return env.store.organizations.findBy('name', idOrName.toLowerCase());
 }
+
+/**
+ * RBAC claims of an access token for an API, applied after the engine has set
+ * `scope`: with `enforce_policies` a user's API scopes shrink to what they hold;
+ * the `*_authz` dialects add `permissions` (a client's granted scopes for
+ * client credentials, everything the user holds otherwise).
+ */
+export async function applyRbacClaims(env: Env, api: { data: any } | undefined, token: { kind: string; accountId?: string }, payload: any) {
+  if (!api) return;
+  const { enforce_policies: enforce, token_dialect: dialect, identifier } = api.data;
+  if (token.kind === 'ClientCredentials') {
+    if (isAuthzDialect(dialect)) payload.permissions = String(payload.scope ?? '').split(' ').filter(Boolean);
+    return;
+  }
+  if (token.kind !== 'AccessToken' || !token.accountId || (!enforce && !isAuthzDialect(dialect))) return;
+  const held = await effectivePermissions(env, token.accountId, identifier, typeof payload.org_id === 'string' ? payload.org_id : undefined);
+  if (enforce) {
+    const scope = limitScope(payload.scope, held);
+    if (scope) payload.scope = scope; else delete payload.scope;
+  }
+  if (isAuthzDialect(dialect)) payload.permissions = held;
+}
