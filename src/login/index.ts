@@ -1,13 +1,19 @@
 import Router from '@koa/router';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
+import { resetPasswordRoutes } from './reset-password.ts';
+import { verifyEmailRoutes } from './verify-email.ts';
+import { dbConnectionRoutes } from './dbconnections.ts';
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
  * endpoints: Universal Login pages, logout, database-connection endpoints.
  * Each concern registers its routes from its own file.
  */
-export function loginRouter(_env: Env, _engine: Engine): Router {
+export function loginRouter(env: Env, _engine: Engine): Router {
   const router = new Router();
+  resetPasswordRoutes(router, env);
+  verifyEmailRoutes(router, env);
+  dbConnectionRoutes(router, env);
   return router;
 }

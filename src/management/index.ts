@@ -6,6 +6,11 @@ import { connectionRoutes } from './connections.ts';
 import { userRoutes } from './users.ts';
 import { tenantRoutes } from './tenant-settings.ts';
 import { keyRoutes } from './keys.ts';
+import { emailRoutes } from './emails.ts';
+import { ticketRoutes } from './tickets.ts';
+import { jobRoutes } from './jobs.ts';
+import { sessionRoutes } from './sessions.ts';
+import { refreshTokenRoutes } from './refresh-tokens.ts';
 import { roleRoutes } from './roles.ts';
 import { rolePermissionRoutes } from './role-permissions.ts';
 import { roleUserRoutes } from './role-users.ts';
@@ -27,6 +32,11 @@ export const managementRoutes: Route[] = [
   ...userRoutes,
   ...tenantRoutes,
   ...keyRoutes,
+  ...emailRoutes,
+  ...ticketRoutes,
+  ...jobRoutes,
+  ...sessionRoutes,
+  ...refreshTokenRoutes,
   ...roleRoutes,
   ...rolePermissionRoutes,
   ...roleUserRoutes,

@@ -1,0 +1,325 @@
+import { test, before, after, describe } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+import { openDb, type Db } from '../src/store/db.ts';
+import { migrate } from '../src/store/migrations.ts';
+import { Store } from '../src/store/store.ts';
+import type { UserRow } from '../src/store/schema.ts';
+import { UniqueViolation } from '../src/lib/errors.ts';
+import { adapterFactory } from '../src/oidc/adapter.ts';
+import { TEST_ROOT } from './helpers/server.ts';
+
+// The storage conformance suite, in the spirit of Dex's storage/conformance:
+// the same assertions against the Store on whichever backend the runner picked
+// (SQLite by default, PostgreSQL in an isolated schema when
+// POSTERN_TEST_DATABASE_URL is set). No HTTP: this is the contract the layers
+// above rely on.
+
+let db: Db;
+let a: Store;
+let b: Store;
+let cleanup: () => Promise<void>;
+
+before(async () => {
+  const base = process.env.POSTERN_TEST_DATABASE_URL;
+  mkdirSync(TEST_ROOT, { recursive: true });
+  const dir = mkdtempSync(join(TEST_ROOT, 'store-'));
+  if (base) {
+    const schema = `conf_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+    const admin = new pg.Client({ connectionString: base });
+    await admin.connect();
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    await admin.end();
+    const u = new URL(base);
+    u.searchParams.set('options', `-c search_path=${schema}`);
+    db = await openDb({ databaseUrl: u.toString(), dataDir: dir });
+    cleanup = async () => {
+      const d = new pg.Client({ connectionString: base });
+      await d.connect();
+      await d.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await d.end();
+    };
+  } else {
+    db = await openDb({ dataDir: dir });
+    cleanup = async () => {};
+  }
+  await migrate(db.kysely);
+  await migrate(db.kysely); // idempotent
+  a = new Store(db, 'tenant-a');
+  b = a.withTenant('tenant-b');
+  await a.createTenant('a', { friendly_name: 'A' });
+  await b.createTenant('b', { friendly_name: 'B' });
+  const realCleanup = cleanup;
+  cleanup = async () => { await db.close(); await realCleanup(); rmSync(dir, { recursive: true, force: true }); };
+});
+after(async () => { await cleanup?.(); });
+
+test('the backend is the one the runner selected', () => {
+  assert.equal(db.backend, process.env.POSTERN_TEST_DATABASE_URL ? 'postgres' : 'sqlite');
+});
+
+describe('tenants', () => {
+  test('settings round-trip per tenant; duplicate tenant is a UniqueViolation', async () => {
+    assert.deepEqual((await a.getTenant())!.settingsObj, { friendly_name: 'A' });
+    await a.saveTenantSettings({ friendly_name: 'A2', nested: { x: [1, 2] } });
+    assert.deepEqual((await a.getTenant())!.settingsObj, { friendly_name: 'A2', nested: { x: [1, 2] } });
+    assert.deepEqual((await b.getTenant())!.settingsObj, { friendly_name: 'B' });
+    await assert.rejects(a.createTenant('a', {}), UniqueViolation);
+    assert.equal(await a.withTenant('nobody').getTenant(), undefined);
+  });
+});
+
+describe('DocRepo', () => {
+  test('insert, get, findBy, getMany', async () => {
+    const doc = { name: 'one', nested: { list: [1, 'two', null], flag: true }, unicode: 'ünïcødé ✓' };
+    const ins = await a.connections.insert('con_1', doc, { name: 'one', strategy: 'auth0' });
+    assert.equal(ins.id, 'con_1');
+    const got = await a.connections.get('con_1');
+    assert.deepEqual(got!.data, doc);
+    assert.equal(got!.name, 'one');
+    assert.equal(got!.strategy, 'auth0');
+    assert.ok(!Number.isNaN(Date.parse(got!.created_at)));
+    assert.deepEqual((await a.connections.findBy('name', 'one'))!.id, 'con_1');
+    assert.equal(await a.connections.findBy('name', 'nope'), undefined);
+    assert.equal(await a.connections.get('nope'), undefined);
+    await a.connections.insert('con_2', { name: 'two' }, { name: 'two', strategy: 'google-oauth2' });
+    assert.deepEqual((await a.connections.getMany(['con_2', 'con_1', 'missing'])).map((d) => d.id).sort(), ['con_1', 'con_2']);
+    assert.deepEqual(await a.connections.getMany([]), []);
+  });
+
+  test('list: equality filters, paging, totals, oldest first', async () => {
+    for (let i = 0; i < 7; i++) {
+      await a.clientGrants.insert(`cgr_${i}`, { i }, { client_id: i % 2 ? 'odd' : 'even', audience: `aud-${i}` });
+    }
+    const all = await a.clientGrants.list();
+    assert.deepEqual(all.items.map((d) => d.id), ['cgr_0', 'cgr_1', 'cgr_2', 'cgr_3', 'cgr_4', 'cgr_5', 'cgr_6']);
+    assert.equal(all.total, undefined, 'no count unless asked');
+    const odd = await a.clientGrants.list({ client_id: 'odd' }, undefined, { total: true });
+    assert.deepEqual(odd.items.map((d) => d.data.i), [1, 3, 5]);
+    assert.equal(odd.total, 3);
+    const both = await a.clientGrants.list({ client_id: 'even', audience: 'aud-4' });
+    assert.deepEqual(both.items.map((d) => d.id), ['cgr_4']);
+    const undef = await a.clientGrants.list({ client_id: undefined, audience: 'aud-2' });
+    assert.deepEqual(undef.items.map((d) => d.id), ['cgr_2'], 'undefined filters are ignored');
+    const page = await a.clientGrants.list({}, { offset: 2, limit: 3 }, { total: true });
+    assert.deepEqual(page.items.map((d) => d.id), ['cgr_2', 'cgr_3', 'cgr_4']);
+    assert.equal(page.total, 7);
+    const past = await a.clientGrants.list({}, { offset: 10, limit: 3 }, { total: true });
+    assert.deepEqual(past.items, []);
+    assert.equal(past.total, 7);
+    const after = await a.clientGrants.list({}, { offset: 0, limit: 2 }, { afterId: 'cgr_4' });
+    assert.deepEqual(after.items.map((d) => d.id), ['cgr_5', 'cgr_6']);
+  });
+
+  test('update and delete', async () => {
+    await a.roles.insert('rol_1', { name: 'r', description: 'd' }, { name: 'r' });
+    const before = (await a.roles.get('rol_1'))!;
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(await a.roles.update('rol_1', { name: 'r2', description: 'd2' }, { name: 'r2' }), true);
+    const after = (await a.roles.get('rol_1'))!;
+    assert.deepEqual(after.data, { name: 'r2', description: 'd2' });
+    assert.equal(after.name, 'r2');
+    assert.equal(after.created_at, before.created_at);
+    assert.ok(after.updated_at > before.updated_at);
+    assert.equal(await a.roles.update('rol_missing', { name: 'x' }), false);
+    assert.equal(await a.roles.delete('rol_1'), true);
+    assert.equal(await a.roles.delete('rol_1'), false);
+    assert.equal(await a.roles.get('rol_1'), undefined);
+    await a.clientGrants.deleteWhere('client_id', 'odd');
+    assert.equal((await a.clientGrants.list({ client_id: 'odd' })).items.length, 0);
+    assert.equal((await a.clientGrants.list({ client_id: 'even' })).items.length, 4);
+  });
+
+  test('unique violations surface as UniqueViolation, and leave the row unchanged', async () => {
+    await a.resourceServers.insert('rs_1', { identifier: 'https://api/' }, { identifier: 'https://api/' });
+    await assert.rejects(a.resourceServers.insert('rs_2', { identifier: 'https://api/' }, { identifier: 'https://api/' }), UniqueViolation);
+    await assert.rejects(a.resourceServers.insert('rs_1', { identifier: 'other' }, { identifier: 'other' }), UniqueViolation, 'duplicate primary key');
+    await a.resourceServers.insert('rs_3', { identifier: 'https://api3/' }, { identifier: 'https://api3/' });
+    await assert.rejects(a.resourceServers.update('rs_3', { identifier: 'https://api/' }, { identifier: 'https://api/' }), UniqueViolation);
+    assert.equal((await a.resourceServers.get('rs_3'))!.data.identifier, 'https://api3/');
+    await a.clientGrants.insert('cgr_u1', {}, { client_id: 'c', audience: 'x' });
+    await assert.rejects(a.clientGrants.insert('cgr_u2', {}, { client_id: 'c', audience: 'x' }), UniqueViolation);
+    // The same values in another tenant are fine.
+    await b.resourceServers.insert('rs_1', { identifier: 'https://api/' }, { identifier: 'https://api/' });
+  });
+
+  test('tenant isolation: another tenant never sees, updates or deletes these rows', async () => {
+    await a.organizations.insert('org_1', { name: 'acme' }, { name: 'acme' });
+    assert.equal(await b.organizations.get('org_1'), undefined);
+    assert.equal(await b.organizations.findBy('name', 'acme'), undefined);
+    assert.deepEqual((await b.organizations.list({}, undefined, { total: true })), { items: [], total: 0 });
+    assert.deepEqual(await b.organizations.getMany(['org_1']), []);
+    assert.equal(await b.organizations.update('org_1', { name: 'hijack' }), false);
+    assert.equal(await b.organizations.delete('org_1'), false);
+    await b.organizations.deleteWhere('name', 'acme');
+    assert.deepEqual((await a.organizations.get('org_1'))!.data, { name: 'acme' });
+    // b's rs_1 (inserted above) is a different row from a's.
+    assert.equal((await b.resourceServers.list()).items.length, 1);
+    assert.ok((await a.resourceServers.list()).items.length >= 2);
+  });
+});
+
+function userRow(id: string, email: string, extra: Partial<UserRow> = {}): Omit<UserRow, 'tenant_id'> {
+  const ts = new Date().toISOString();
+  return {
+    user_id: id, connection: 'db', provider: 'auth0', email, email_norm: email.toLowerCase(), email_verified: 0,
+    username: null, phone_number: null, name: email, nickname: null, given_name: null, family_name: null, picture: null,
+    blocked: 0, created_at: ts, updated_at: ts, last_login: null, last_ip: null, logins_count: 0,
+    app_metadata: '{"plan":"pro"}', user_metadata: '{}', identities: '[]', data: '{}', password_hash: '$2b$10$x', ...extra,
+  };
+}
+
+describe('users', () => {
+  test('insert, get, byEmail (case-insensitive), by connection and email, update', async () => {
+    await a.insertUser(userRow('auth0|1', 'Mixed@Case.example'));
+    const u = (await a.getUser('auth0|1'))!;
+    assert.equal(u.email, 'Mixed@Case.example');
+    assert.equal(u.tenant_id, 'tenant-a');
+    assert.equal(u.app_metadata, '{"plan":"pro"}');
+    assert.equal(u.email_verified, 0);
+    assert.equal(typeof u.logins_count, 'number');
+    assert.deepEqual((await a.usersByEmail('mixed@case.EXAMPLE')).map((x) => x.user_id), ['auth0|1']);
+    assert.equal((await a.userByConnectionEmail('db', 'MIXED@case.example'))!.user_id, 'auth0|1');
+    assert.equal(await a.userByConnectionEmail('other', 'mixed@case.example'), undefined);
+    await a.updateUser('auth0|1', { name: 'New', logins_count: 3, email_verified: 1 });
+    const v = (await a.getUser('auth0|1'))!;
+    assert.equal(v.name, 'New');
+    assert.equal(v.logins_count, 3);
+    assert.equal(v.email_verified, 1);
+  });
+
+  test('unique email per connection is a UniqueViolation; other connection or tenant is fine', async () => {
+    await assert.rejects(a.insertUser(userRow('auth0|2', 'mixed@case.example')), UniqueViolation);
+    await assert.rejects(a.insertUser(userRow('auth0|1', 'another@example.com')), UniqueViolation, 'duplicate user_id');
+    await a.insertUser(userRow('auth0|3', 'mixed@case.example', { connection: 'db2' }));
+    await b.insertUser(userRow('auth0|1', 'mixed@case.example'));
+    assert.equal((await a.usersByEmail('mixed@case.example')).length, 2);
+    assert.equal((await b.usersByEmail('mixed@case.example')).length, 1);
+    await a.insertUser(userRow('auth0|4', 'four@example.com'));
+    await assert.rejects(a.updateUser('auth0|4', { email: 'Mixed@case.example', email_norm: 'mixed@case.example' }), UniqueViolation);
+  });
+
+  test('delete cascades to roles, permissions, memberships and sessions, in this tenant only', async () => {
+    const t = 'tenant-a';
+    const now = new Date().toISOString();
+    await db.kysely.insertInto('user_roles').values({ tenant_id: t, user_id: 'auth0|4', role_id: 'rol_x', created_at: now }).execute();
+    await db.kysely.insertInto('user_permissions').values({ tenant_id: t, user_id: 'auth0|4', resource_server_identifier: 'api', permission_name: 'p' }).execute();
+    await db.kysely.insertInto('organization_members').values({ tenant_id: t, org_id: 'org_1', user_id: 'auth0|4', created_at: now }).execute();
+    await db.kysely.insertInto('organization_member_roles').values({ tenant_id: t, org_id: 'org_1', user_id: 'auth0|4', role_id: 'rol_x' }).execute();
+    await a.upsertPayload({ model: 'Session', id: 'sess-4', payload: '{}', grant_id: null, uid: 'u4', user_code: null, account_id: 'auth0|4', expires_at: null, consumed_at: null });
+    await db.kysely.insertInto('user_roles').values({ tenant_id: 'tenant-b', user_id: 'auth0|4', role_id: 'rol_x', created_at: now }).execute();
+
+    assert.equal(await a.deleteUser('auth0|4'), true);
+    assert.equal(await a.getUser('auth0|4'), undefined);
+    for (const table of ['user_roles', 'user_permissions', 'organization_members', 'organization_member_roles'] as const) {
+      const rows = await db.kysely.selectFrom(table).selectAll().where('tenant_id', '=', t).where('user_id', '=', 'auth0|4').execute();
+      assert.deepEqual(rows, [], table);
+    }
+    assert.equal(await a.findPayload('Session', 'id', 'sess-4'), undefined);
+    const other = await db.kysely.selectFrom('user_roles').selectAll().where('tenant_id', '=', 'tenant-b').execute();
+    assert.equal(other.length, 1, "another tenant's rows stay");
+    assert.equal(await a.deleteUser('auth0|4'), false);
+    assert.equal((await b.getUser('auth0|1'))!.tenant_id, 'tenant-b');
+  });
+
+  test('usersQuery is scoped to the tenant', async () => {
+    const rows = await a.usersQuery().select('user_id').orderBy('user_id').execute();
+    assert.deepEqual(rows.map((r) => r.user_id), ['auth0|1', 'auth0|3']);
+    const rowsB = await b.usersQuery().select('user_id').execute();
+    assert.deepEqual(rowsB.map((r) => r.user_id), ['auth0|1']);
+  });
+});
+
+describe('signing keys', () => {
+  test('insert, list in creation order, update status; per tenant; unique kid', async () => {
+    const row = (kid: string, status: 'current' | 'next', created_at: string) => ({
+      kid, status, private_jwk: 'sealed', cert: 'pem', created_at, current_since: status === 'current' ? created_at : null, current_until: null, revoked_at: null,
+    });
+    await a.insertKey(row('k1', 'current', '2026-01-01T00:00:00.000Z'));
+    await a.insertKey(row('k2', 'next', '2026-01-02T00:00:00.000Z'));
+    await assert.rejects(a.insertKey(row('k1', 'next', '2026-01-03T00:00:00.000Z')), UniqueViolation);
+    await b.insertKey(row('k1', 'current', '2026-01-01T00:00:00.000Z'));
+    assert.deepEqual((await a.listKeys()).map((k) => [k.kid, k.status]), [['k1', 'current'], ['k2', 'next']]);
+    await a.updateKey('k1', { status: 'revoked', revoked_at: '2026-02-01T00:00:00.000Z' });
+    const keys = await a.listKeys();
+    assert.equal(keys[0].status, 'revoked');
+    assert.equal(keys[0].revoked_at, '2026-02-01T00:00:00.000Z');
+    assert.equal((await b.listKeys())[0].status, 'current', 'other tenant untouched');
+  });
+});
+
+describe('oidc payloads', () => {
+  const nowS = () => Math.floor(Date.now() / 1000);
+  const row = (model: string, id: string, extra: Record<string, unknown> = {}) => ({
+    model, id, payload: JSON.stringify({ jti: id, kind: model }), grant_id: null, uid: null, user_code: null,
+    account_id: null, expires_at: null, consumed_at: null, ...extra,
+  });
+
+  test('upsert inserts then replaces; find by id, uid and user_code', async () => {
+    await a.upsertPayload(row('AuthorizationCode', 'code-1', { grant_id: 'g1', uid: 'uid-1', expires_at: nowS() + 600 }));
+    const found = (await a.findPayload('AuthorizationCode', 'id', 'code-1'))!;
+    assert.deepEqual(JSON.parse(found.payload), { jti: 'code-1', kind: 'AuthorizationCode' });
+    assert.equal(typeof found.expires_at, 'number', 'epoch seconds come back as numbers on both backends');
+    assert.equal((await a.findPayload('AuthorizationCode', 'uid', 'uid-1'))!.id, 'code-1');
+    assert.equal(await a.findPayload('AccessToken', 'id', 'code-1'), undefined, 'models are separate');
+    await a.upsertPayload({ ...row('AuthorizationCode', 'code-1', { grant_id: 'g1', uid: 'uid-1' }), payload: '{"v":2}' });
+    assert.equal((await a.findPayload('AuthorizationCode', 'id', 'code-1'))!.payload, '{"v":2}');
+    await a.upsertPayload(row('DeviceCode', 'dc-1', { user_code: 'ABCD-EFGH' }));
+    assert.equal((await a.findPayload('DeviceCode', 'user_code', 'ABCD-EFGH'))!.id, 'dc-1');
+    assert.equal(await b.findPayload('AuthorizationCode', 'id', 'code-1'), undefined, 'tenant isolation');
+  });
+
+  test('consume, destroy, revokeGrant', async () => {
+    await a.consumePayload('AuthorizationCode', 'code-1');
+    const c = (await a.findPayload('AuthorizationCode', 'id', 'code-1'))!;
+    assert.ok(typeof c.consumed_at === 'number' && Math.abs(c.consumed_at - nowS()) < 5);
+    await a.upsertPayload(row('AccessToken', 'at-1', { grant_id: 'g1' }));
+    await a.upsertPayload(row('RefreshToken', 'rt-1', { grant_id: 'g1' }));
+    await a.upsertPayload(row('AccessToken', 'at-2', { grant_id: 'g2' }));
+    await b.upsertPayload(row('AccessToken', 'at-b', { grant_id: 'g1' }));
+    await a.revokeGrant('g1');
+    assert.equal(await a.findPayload('AccessToken', 'id', 'at-1'), undefined);
+    assert.equal(await a.findPayload('RefreshToken', 'id', 'rt-1'), undefined);
+    assert.equal(await a.findPayload('AuthorizationCode', 'id', 'code-1'), undefined);
+    assert.ok(await a.findPayload('AccessToken', 'id', 'at-2'));
+    assert.ok(await b.findPayload('AccessToken', 'id', 'at-b'), "another tenant's grant of the same id stays");
+    await a.destroyPayload('AccessToken', 'at-2');
+    assert.equal(await a.findPayload('AccessToken', 'id', 'at-2'), undefined);
+  });
+
+  test('listPayloads by model and account', async () => {
+    await a.upsertPayload(row('Session', 's1', { account_id: 'auth0|1' }));
+    await a.upsertPayload(row('Session', 's2', { account_id: 'auth0|9' }));
+    assert.deepEqual((await a.listPayloads('Session', { account_id: 'auth0|1' })).map((r) => r.id), ['s1']);
+    assert.deepEqual((await a.listPayloads('Session')).map((r) => r.id).sort(), ['s1', 's2']);
+  });
+
+  test('expiry: the adapter over the store hides expired payloads and keeps live ones', async () => {
+    const Adapter = adapterFactory(a, async () => undefined);
+    const codes = new Adapter('AuthorizationCode');
+    await codes.upsert('live', { jti: 'live', grantId: 'g9' } as any, 60);
+    await codes.upsert('forever', { jti: 'forever' } as any, 0);
+    await a.upsertPayload(row('AuthorizationCode', 'dead', { expires_at: nowS() - 1 }));
+    assert.equal((await codes.find('live'))!.jti, 'live');
+    assert.equal((await codes.find('forever'))!.jti, 'forever');
+    assert.equal(await codes.find('dead'), undefined);
+    const stored = (await a.findPayload('AuthorizationCode', 'id', 'live'))!;
+    assert.ok(stored.expires_at! > nowS() + 50 && stored.expires_at! <= nowS() + 61);
+    await codes.consume('live');
+    assert.ok((await codes.find('live'))!.consumed);
+    await codes.revokeByGrantId('g9');
+    assert.equal(await codes.find('live'), undefined);
+  });
+});
+
+describe('transactions', () => {
+  test('a failed transaction leaves nothing behind', async () => {
+    await assert.rejects(a.transaction(async (trx) => {
+      await trx.insertInto('roles').values({ tenant_id: 'tenant-a', id: 'rol_tx', data: '{}', created_at: 'x', updated_at: 'x', name: 'tx' }).execute();
+      throw new Error('boom');
+    }), /boom/);
+    assert.equal(await a.roles.get('rol_tx'), undefined);
+  });
+});
