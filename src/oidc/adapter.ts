@@ -1,5 +1,9 @@
 import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { createHash } from 'node:crypto';
 import type { Store } from '../store/store.ts';
+
+/** A refresh token's Management API id: its jti IS the token, so only a hash of it is shown. */
+export const refreshTokenId = (jti: string) => `rt_${createHash('sha256').update(jti).digest('base64url').slice(0, 32)}`;
 
 // oidc-provider's persistence, over the shared schema. Clients are not stored
 // here: they are Auth0 applications and come from the clients table.
@@ -10,7 +14,7 @@ export function adapterFactory(store: Store, findClient: (id: string) => Promise
     async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
       await store.upsertPayload({
         model: this.model, id, payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null, uid: payload.uid ?? null, user_code: payload.userCode ?? null,
+        grant_id: payload.grantId ?? null, uid: payload.uid ?? (this.model === 'RefreshToken' ? refreshTokenId(id) : null), user_code: payload.userCode ?? null,
         account_id: payload.accountId ?? null,
         expires_at: expiresIn ? Math.floor(Date.now() / 1000) + expiresIn : null,
         consumed_at: payload.consumed ? Number(payload.consumed) : null,

@@ -146,6 +146,20 @@ const migrations: Record<string, Migration> = {
       void sql;
     },
   },
+  // Per-tenant singleton documents that must not appear in /tenants/settings
+  // (the email provider with its sealed credentials, and the like).
+  '0002_tenant_documents': {
+    async up(db) {
+      await db.schema.createTable('tenant_documents')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('tenant_documents_pk', ['tenant_id', 'name'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -37,6 +37,9 @@ export interface OidcPayloadRow {
   expires_at: number | null; consumed_at: number | null;
 }
 
+/** A named per-tenant singleton document (e.g. `email_provider`). */
+export interface TenantDocumentRow { tenant_id: string; name: string; data: string; created_at: string; updated_at: string }
+
 export interface Database {
   tenants: TenantRow;
   signing_keys: SigningKeyRow;
@@ -55,4 +58,5 @@ export interface Database {
   organization_connections: OrgConnectionRow;
   invitations: InvitationRow;
   oidc_payloads: OidcPayloadRow;
+  tenant_documents: TenantDocumentRow;
 }

@@ -123,6 +123,23 @@ export class Store {
     await this.db.updateTable('tenants').set({ settings: JSON.stringify(settings) }).where('id', '=', this.tenantId).execute();
   }
 
+  // --- per-tenant singleton documents ---------------------------------------
+  async getTenantDoc<T = any>(name: string): Promise<T | undefined> {
+    const row = await this.db.selectFrom('tenant_documents').select('data')
+      .where('tenant_id', '=', this.tenantId).where('name', '=', name).executeTakeFirst();
+    return row ? JSON.parse(row.data) : undefined;
+  }
+  async putTenantDoc(name: string, data: object) {
+    const ts = now();
+    await this.db.insertInto('tenant_documents')
+      .values({ tenant_id: this.tenantId, name, data: JSON.stringify(data), created_at: ts, updated_at: ts })
+      .onConflict((oc) => oc.columns(['tenant_id', 'name']).doUpdateSet({ data: JSON.stringify(data), updated_at: ts })).execute();
+  }
+  async deleteTenantDoc(name: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('tenant_documents').where('tenant_id', '=', this.tenantId).where('name', '=', name).executeTakeFirst();
+    return Number(r.numDeletedRows) > 0;
+  }
+
   // --- signing keys -------------------------------------------------------
   listKeys(): Promise<SigningKeyRow[]> {
     return this.db.selectFrom('signing_keys').selectAll().where('tenant_id', '=', this.tenantId).orderBy('created_at').execute();
@@ -183,6 +200,17 @@ export class Store {
   }
   async consumePayload(model: string, id: string) {
     await this.db.updateTable('oidc_payloads').set({ consumed_at: Math.floor(Date.now() / 1000) })
+      .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();
+  }
+  /** Marks a payload consumed only if it was not; true for the one caller that won. */
+  async claimPayload(model: string, id: string): Promise<boolean> {
+    const r = await this.db.updateTable('oidc_payloads').set({ consumed_at: Math.floor(Date.now() / 1000) })
+      .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id)
+      .where('consumed_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows) > 0;
+  }
+  async releasePayload(model: string, id: string) {
+    await this.db.updateTable('oidc_payloads').set({ consumed_at: null })
       .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();
   }
   async destroyPayload(model: string, id: string) {
