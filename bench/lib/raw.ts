@@ -1,0 +1,41 @@
+import { availableParallelism } from 'node:os';
+import { generateKeyPairSync } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { hash } from '@node-rs/bcrypt';
+
+// The machine's ceiling for the work a request cannot avoid, measured on all
+// cores in this run, so throughput is reported as a ratio and not as a number
+// that only means something on one machine.
+
+async function onAllCores(kind: 'rs256' | 'bcrypt', seconds: number, data: Record<string, unknown>): Promise<number> {
+  const cores = availableParallelism();
+  const url = new URL('./raw-worker.mjs', import.meta.url);
+  const counts = await Promise.all(Array.from({ length: cores }, () => new Promise<number>((res, rej) => {
+    const w = new Worker(url, { workerData: { kind, seconds, ...data } });
+    w.once('message', res);
+    w.once('error', rej);
+  })));
+  return counts.reduce((a, b) => a + b, 0) / seconds;
+}
+
+/** A payload the size of an Auth0 access token (the Management API one carries ~100 scopes). */
+export function tokenPayload(scopeCount = 100) {
+  return {
+    iss: 'https://localhost:8443/', sub: 'client@clients', aud: 'https://localhost:8443/api/v2/',
+    azp: 'abcdefghijklmnopqrstuvwxyz012345', gty: 'client-credentials',
+    scope: Array.from({ length: scopeCount }, (_, i) => `read:resource_${i}`).join(' '),
+  };
+}
+
+/** RS256 (2048-bit, as the KeyRing generates) JWT signatures per second on all cores. */
+export function rawSigningRate(seconds: number, scopeCount?: number) {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' });
+  return onAllCores('rs256', seconds, { pkcs8, payload: tokenPayload(scopeCount) });
+}
+
+/** bcrypt cost-10 verifies per second on all cores. */
+export async function rawBcryptRate(seconds: number) {
+  const password = 'Bench-password-1!';
+  return onAllCores('bcrypt', seconds, { password, hash: await hash(password, { cost: 10 }) });
+}

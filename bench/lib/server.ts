@@ -1,0 +1,139 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+
+// The real server as a child process, exactly as an operator starts it, on a
+// free loopback port with a data dir of its own under bench/.data/<run>.
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+export const DATA_ROOT = join(ROOT, 'bench', '.data');
+export const RUN_DIR = join(DATA_ROOT, `run-${process.pid}`);
+/** The bench CA, made before the run so NODE_EXTRA_CA_CERTS can name it (see run.ts). */
+export const CA_DIR = join(DATA_ROOT, 'ca');
+
+export async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address() as any; s.close(() => res(port)); });
+  });
+}
+
+export interface Bootstrap { domain: string; issuer: string; client_id: string; client_secret: string; audience: string; ca_cert: string | null }
+
+export interface BenchServer {
+  name: string; port: number; baseUrl: string; dataDir: string; databaseUrl?: string;
+  info: Bootstrap; ca: string; child: ChildProcess;
+  /** Management API token from the bootstrap client. */
+  token(): Promise<string>;
+  api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
+  /** VmRSS in kB of the primary and every cluster worker. */
+  rss(): { totalKb: number; perProcessKb: number[] };
+  stop(): Promise<void>;
+}
+
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  } catch { return []; }
+}
+function vmRssKb(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : 0;
+  } catch { return 0; }
+}
+
+export async function startServer(name: string, opts: { databaseUrl?: string; workers?: string } = {}): Promise<BenchServer> {
+  const port = await freePort();
+  const dataDir = join(RUN_DIR, name);
+  rmSync(dataDir, { recursive: true, force: true });
+  mkdirSync(dataDir, { recursive: true });
+  if (existsSync(join(CA_DIR, 'tls'))) cpSync(join(CA_DIR, 'tls'), join(dataDir, 'tls'), { recursive: true });
+  const args = [join(ROOT, 'bin', 'postern.mjs'), 'start', '--workers', opts.workers ?? 'auto', '--port', String(port),
+    '--data-dir', dataDir, '--rate-limit', '100000000', '--log-level', 'warn'];
+  if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d) => { out += d; });
+  child.stderr!.on('data', (d) => {
+    const s = String(d);
+    out += s;
+    // Warnings are the only log level on; surface real ones, not the runtime notice.
+    for (const line of s.split('\n')) if (line.trim() && !/Unsupported runtime/.test(line)) process.stderr.write(`  [server ${name}] ${line}\n`);
+  });
+  await new Promise<void>((res, rej) => {
+    const timer = setTimeout(() => rej(new Error(`server ${name} did not start in 60 s:\n${out}`)), 60_000);
+    const check = () => { if (/Postern is running/.test(out)) { clearTimeout(timer); res(); } };
+    child.stdout!.on('data', check);
+    child.once('exit', (code) => { clearTimeout(timer); rej(new Error(`server ${name} exited with ${code}:\n${out}`)); });
+  });
+  const info: Bootstrap = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8'));
+  const ca = readFileSync(info.ca_cert ?? join(dataDir, 'tls', 'ca.pem'), 'utf8');
+  const baseUrl = `https://localhost:${port}`;
+  const s: BenchServer = {
+    name, port, baseUrl, dataDir, databaseUrl: opts.databaseUrl, info, ca, child,
+    async token() {
+      const r = await fetch(`${baseUrl}/oauth/token`, {
+        method: 'POST', headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ grant_type: 'client_credentials', client_id: info.client_id, client_secret: info.client_secret, audience: info.audience }),
+      });
+      const j = await r.json() as any;
+      if (!j.access_token) throw new Error(`token request failed: ${r.status} ${JSON.stringify(j)}`);
+      return j.access_token;
+    },
+    async api(method, path, body, token) {
+      const r = await fetch(`${baseUrl}/api/v2${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token ?? await s.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await r.text();
+      let parsed: any = text;
+      try { parsed = text ? JSON.parse(text) : undefined; } catch { /* keep text */ }
+      return { status: r.status, body: parsed };
+    },
+    rss() {
+      const pids = [child.pid!, ...childrenOf(child.pid!)];
+      const perProcessKb = pids.map(vmRssKb);
+      return { totalKb: perProcessKb.reduce((a, b) => a + b, 0), perProcessKb };
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      const t = setTimeout(() => { for (const p of childrenOf(child.pid!)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } child.kill('SIGKILL'); }, 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  return s;
+}
+
+/** A schema of its own in the bench PostgreSQL database, dropped by `drop()`. */
+export async function pgSchema(base: string): Promise<{ url: string; schema: string; drop(): Promise<void> }> {
+  const schema = `bench_${process.pid}`;
+  const c = new pg.Client({ connectionString: base, connectionTimeoutMillis: 3000 });
+  await c.connect();
+  await c.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await c.query(`CREATE SCHEMA ${schema}`);
+  await c.end();
+  const u = new URL(base);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return {
+    url: u.toString(), schema,
+    async drop() {
+      const d = new pg.Client({ connectionString: base });
+      await d.connect();
+      await d.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await d.end();
+    },
+  };
+}
+
+export async function pgReachable(url: string) {
+  const c = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+  try { await c.connect(); await c.end(); return true; } catch { return false; }
+}

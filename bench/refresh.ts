@@ -1,0 +1,42 @@
+import { bench } from './lib/config.ts';
+import { rawSigningRate } from './lib/raw.ts';
+import { createApi, createApp, createUser, PASSWORD } from './lib/fixtures.ts';
+import { fmt, heading, note, record, skipped, verdict } from './lib/report.ts';
+import type { BenchServer } from './lib/server.ts';
+import { refreshLoad, refreshOnce, userTokens } from './lib/user-tokens.ts';
+
+// Issue 3: refresh grants per second against the raw RS256 signing rate
+// (each refresh signs an access token and an ID token).
+const TARGET = 0.4;
+const TOKENS = 8;
+
+export async function refreshBench(s: BenchServer) {
+  heading('refresh grants (issue 3)');
+  const metric = 'refresh grants/s';
+  const token = await s.token();
+  const api = await createApi(s, token);
+  const app = await createApp(s, token);
+  const user = await createUser(s, token, 'refresh');
+  let rts: string[] = [], via = '', rotating = false, idToken = false;
+  try {
+    const first = await userTokens(app, user.email, PASSWORD, { audience: api.identifier, refresh: true });
+    via = first.via;
+    if (!first.tokens.refresh_token) throw new Error(`no refresh_token with offline_access (got ${Object.keys(first.tokens).join(', ')})`);
+    rts = [first.tokens.refresh_token];
+    const more = await Promise.all(Array.from({ length: TOKENS - 1 }, () => userTokens(app, user.email, PASSWORD, { audience: api.identifier, refresh: true })));
+    rts.push(...more.map((m) => m.tokens.refresh_token));
+    const probe = await refreshOnce(app, rts[0]);
+    idToken = Boolean(probe.id_token);
+    if (probe.refresh_token && probe.refresh_token !== rts[0]) { rotating = true; rts[0] = probe.refresh_token; }
+  } catch (e) {
+    return skipped('refresh', metric, (e as Error).message);
+  }
+  note(`refresh tokens from the ${via}; ${rotating ? 'rotating' : 'non-rotating'}; ${idToken ? 'access + ID token per refresh' : 'NO id_token in the refresh response'}`);
+  const rawSign = await rawSigningRate(bench.rawSeconds);
+  const r = await refreshLoad(s, app, rts, rotating);
+  if (r.non2xx || r.errors) note(`${r.non2xx} non-2xx responses, ${r.errors} errors out of ${r.total}`);
+  const ratio = r.rps / rawSign;
+  record({ section: 'refresh', metric: `${metric} (${bench.connections} conns, ${r.via})`, value: `${fmt.rate(r.rps)}  p50 ${fmt.ms(r.p50)}, p99 ${fmt.ms(r.p99)}` });
+  record({ section: 'refresh', metric: 'raw RS256 signing/s (all cores)', value: fmt.rate(rawSign) });
+  record({ section: 'refresh', metric: 'refresh/s ÷ raw RS256 signing/s', value: fmt.ratio(ratio), target: `≥ ${TARGET}`, verdict: verdict(ratio, TARGET) });
+}
