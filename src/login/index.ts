@@ -1,6 +1,10 @@
 import Router from '@koa/router';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
+import { loginRoutes } from './login.ts';
+import { signupRoutes } from './signup.ts';
+import { consentRoutes } from './consent.ts';
+import { logoutRoutes } from './logout.ts';
 import { resetPasswordRoutes } from './reset-password.ts';
 import { verifyEmailRoutes } from './verify-email.ts';
 import { dbConnectionRoutes } from './dbconnections.ts';
@@ -10,8 +14,12 @@ import { dbConnectionRoutes } from './dbconnections.ts';
  * endpoints: Universal Login pages, logout, database-connection endpoints.
  * Each concern registers its routes from its own file.
  */
-export function loginRouter(env: Env, _engine: Engine): Router {
+export function loginRouter(env: Env, engine: Engine): Router {
   const router = new Router();
+  loginRoutes(router, env, engine);
+  signupRoutes(router, env, engine);
+  consentRoutes(router, env, engine);
+  logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);
   dbConnectionRoutes(router, env);

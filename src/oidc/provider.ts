@@ -3,11 +3,24 @@ import compose from 'koa-compose';
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import { adapterFactory } from './adapter.ts';
-import { ClientCache, engineMetadata } from './clients.ts';
+import { ClientCache, engineMetadata, type CachedClient } from './clients.ts';
 import { ResourceServerCache } from './resource-servers.ts';
 import { AUTH0_PATHS } from './paths.ts';
+import { CLAIMS_BY_SCOPE, findAccountFor } from './account.ts';
+import { userAccessTokenClaims } from './claims.ts';
+import { applyRbacClaims } from '../tenant/rbac.ts';
+import { clientBasedCORS } from './cors.ts';
+import { registerPasswordGrants } from './grants-password.ts';
+import { interactionUrl, loadExistingGrantFor, restoreOfflineAccess } from './interactions.ts';
+import { installRedirectUriRule } from './redirect-uri.ts';
+import { issueRefreshTokenFor, refreshTokenTTL, rotateRefreshToken, withAuth0Consumption } from './refresh.ts';
+import { TenantSettingsCache } from './settings.ts';
+import { jwtUserinfo } from './userinfo.ts';
+import { webMessage } from './web-message.ts';
+import { logoutSource, postLogoutSuccessSource } from './logout-pages.ts';
+import { revokeParams } from './revoke-endpoint.ts';
 
-export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache }
+export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
 /** Auth0's access-token claims, applied to every JWT the engine signs. */
 async function customizeJwt(deps: EngineDeps, _ctx: KoaContextWithOIDC, token: any, jwt: { header?: any; payload: any }) {
@@ -22,64 +35,149 @@ async function customizeJwt(deps: EngineDeps, _ctx: KoaContextWithOIDC, token: a
     p.sub = `${clientId}@clients`;
     p.gty = 'client-credentials';
   }
+  userAccessTokenClaims(deps.env.issuer, _ctx, token, p);
+  await applyRbacClaims(deps.env, api, token, p);
+}
+
+
+const LONG_TTL = 10 * 365 * 24 * 3600;
+const validUrl = (u: unknown) => typeof u === 'string' && !u.includes('#') && URL.canParse(u);
+
+/** Engine metadata plus the Auth0 settings the hooks below read from the client. */
+function clientMetadata(c: CachedClient) {
+  const base: any = engineMetadata(c);
+  const callbacks: string[] = (c.data.callbacks ?? []).filter(validUrl);
+  return {
+    ...base,
+    redirect_uris: callbacks,
+    response_types: callbacks.length ? base.response_types : [],
+    callbacks,
+    allowed_logout_urls: (c.data.allowed_logout_urls ?? []).filter((u: unknown) => typeof u === 'string'),
+    web_origins: c.data.web_origins ?? [],
+    allowed_origins: c.data.allowed_origins ?? [],
+    is_first_party: c.data.is_first_party !== false,
+    refresh_token: c.data.refresh_token ?? {},
+    jwt_configuration: c.data.jwt_configuration ?? {},
+  };
 }
 
 export function buildProvider(deps: EngineDeps): Provider {
-  const { env, clients, apis } = deps;
-  const Adapter = adapterFactory(env.store, async (id) => {
+  const { env, clients, apis, settings } = deps;
+  const Base = adapterFactory(env.store, async (id) => {
     const c = await clients.get(id);
-    return c ? engineMetadata(c) as any : undefined;
+    return c ? clientMetadata(c) as any : undefined;
   });
+  const Adapter = withAuth0Consumption(Base, env, clients);
+  const findAccount = findAccountFor(env);
 
+  const resourceInfo = async (ctx: any, indicator: string, client: any) => {
+    const api = await apis.get(indicator);
+    if (!api) throw new (Provider as any).errors.InvalidTarget(`Service not found: ${indicator}`);
+    const cached = await clients.get(client.clientId);
+    // Client credentials may carry only what a client grant allows.
+    const scope = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials'
+      ? (cached?.grants.get(indicator) ?? []).join(' ')
+      : (api.data.scopes ?? []).map((s: any) => s.value).join(' ');
+    const current = env.keys.current();
+    return {
+      scope,
+      audience: indicator,
+      accessTokenTTL: api.data.token_lifetime ?? 86400,
+      accessTokenFormat: 'jwt',
+      jwt: api.data.signing_alg === 'HS256'
+        ? { sign: { alg: 'HS256', key: Buffer.from(api.data.signing_secret) } }
+        : { sign: { alg: 'RS256', kid: current.row.kid } },
+    } as any;
+  };
+
+  const secure = { httpOnly: true, secure: true };
   const config: Configuration = {
     adapter: Adapter as any,
     jwks: { keys: env.keys.published().map((k) => k.privateJwk) as any },
     routes: AUTH0_PATHS,
     clientDefaults: { id_token_signed_response_alg: 'RS256', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' },
+    responseTypes: ['code', 'id_token', 'id_token token', 'none'],
+    scopes: ['openid', 'offline_access', 'profile', 'email', 'address', 'phone'],
+    claims: { ...CLAIMS_BY_SCOPE, acr: null, sid: null, auth_time: null, iss: null } as any,
+    conformIdTokenClaims: false,
+    extraParams: {
+      audience: restoreOfflineAccess as any,
+      connection: null, screen_hint: null, auth0Client: null, organization: null, invitation: null, access_type: null, federated: null,
+    } as any,
+    extraClientMetadata: { properties: ['callbacks', 'allowed_logout_urls', 'web_origins', 'allowed_origins', 'is_first_party', 'refresh_token', 'jwt_configuration'] },
+    cookies: {
+      keys: [env.box.derive('postern oidc cookies')],
+      long: { ...secure, sameSite: 'none' },
+      short: { ...secure, sameSite: 'lax' },
+    } as any,
+    interactions: { url: interactionUrl },
+    loadExistingGrant: loadExistingGrantFor(clients),
+    clientBasedCORS,
+    issueRefreshToken: issueRefreshTokenFor(apis),
+    rotateRefreshToken,
+    allowOmittingSingleRegisteredRedirectUri: false,
+    ttl: {
+      AccessToken: (_ctx: any, token: any) => token.resourceServer?.accessTokenTTL ?? 86400,
+      AuthorizationCode: 600,
+      ClientCredentials: (_ctx: any, token: any) => token.resourceServer?.accessTokenTTL ?? 86400,
+      IdToken: (_ctx: any, _token: any, client: any) => Number(client.jwt_configuration?.lifetime_in_seconds) || 36000,
+      Interaction: 3600,
+      Grant: LONG_TTL,
+      RefreshToken: refreshTokenTTL,
+      Session: (_ctx: any, session: any) => {
+        const now = Math.floor(Date.now() / 1000);
+        const absolute = (session.loginTs ?? now) + settings.sessionLifetime - now;
+        return Math.max(1, Math.min(absolute, settings.idleLifetime));
+      },
+    } as any,
     features: {
       devInteractions: { enabled: false },
       clientCredentials: { enabled: true },
       revocation: { enabled: true },
       userinfo: { enabled: true },
       introspection: { enabled: false },
-      rpInitiatedLogout: { enabled: true },
+      rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       resourceIndicators: {
         enabled: true,
-        defaultResource: (ctx) => (ctx.oidc.params?.resource as string | undefined) ?? undefined as any,
-        useGrantedResource: () => true,
-        getResourceServerInfo: async (ctx, indicator, client) => {
-          const api = await apis.get(indicator);
-          if (!api) throw new (Provider as any).errors.InvalidTarget(`Service not enabled within domain: ${indicator}`);
-          const cached = await clients.get(client.clientId);
-          // Client credentials may carry only what a client grant allows.
-          const scope = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials'
-            ? (cached?.grants.get(indicator) ?? []).join(' ')
-            : (api.data.scopes ?? []).map((s: any) => s.value).join(' ');
-          const current = env.keys.current();
-          return {
-            scope,
-            audience: indicator,
-            accessTokenTTL: api.data.token_lifetime ?? 86400,
-            accessTokenFormat: 'jwt',
-            jwt: api.data.signing_alg === 'HS256'
-              ? { sign: { alg: 'HS256', key: Buffer.from(api.data.signing_secret) } }
-              : { sign: { alg: 'RS256', kid: current.row.kid } },
-          } as any;
+        defaultResource: async (ctx) => {
+          const p: any = ctx.oidc.params ?? {};
+          if (p.resource) return p.resource;
+          if (ctx.oidc.route !== 'authorization' && ctx.oidc.route !== 'resume') return undefined as any;
+          return p.audience || (await settings.load()).default_audience || undefined as any;
         },
+        useGrantedResource: () => true,
+        getResourceServerInfo: resourceInfo,
       },
     },
     formats: { customizers: { jwt: (ctx, token, jwt) => customizeJwt(deps, ctx, token, jwt as any) } },
     pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
-    findAccount: async (_ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
+    findAccount: findAccount as any,
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+      ctx.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'");
       ctx.body = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error</title></head><body><main><h1>Something went wrong</h1><p><strong>${esc(out.error)}</strong>: ${esc(out.error_description)}</p></main></body></html>`;
     },
   };
   const provider = new Provider(env.issuer, config);
   if (env.config.http) provider.proxy = true;
+  relaxImplicitLocalhost(provider);
+  // Auth0 puts the session id into every ID token.
+  (provider as any).Client.prototype.includeSid = () => true;
+  installRedirectUriRule(provider, (c) => c.callbacks ?? c.redirectUris ?? [], (c) => c.allowed_logout_urls ?? []);
+  provider.registerResponseMode('web_message', webMessage);
+  registerPasswordGrants(provider, { env, apis, settings, resourceInfo, findAccount });
   return provider;
+}
+
+/** Auth0 lets implicit-capable applications use http://localhost callbacks; the engine's schema would refuse them. */
+function relaxImplicitLocalhost(provider: any) {
+  const proto = provider.Client.Schema.prototype;
+  const invalidate = proto.invalidate;
+  proto.invalidate = function (message: string, code?: string) {
+    if (code === 'implicit-force-https' || code === 'implicit-forbid-localhost') return;
+    return invalidate.call(this, message, code);
+  };
 }
 
 /**
@@ -92,16 +190,21 @@ export class Engine {
   private keysVersion = '';
   readonly clients: ClientCache;
   readonly apis: ResourceServerCache;
+  readonly settings: TenantSettingsCache;
 
   constructor(private env: Env) {
     this.clients = new ClientCache(env);
     this.apis = new ResourceServerCache(env);
+    this.settings = new TenantSettingsCache(env);
     this.rebuild();
   }
 
   rebuild() {
-    this.provider = buildProvider({ env: this.env, clients: this.clients, apis: this.apis });
-    this.run = compose(this.provider.middleware as any);
+    this.settings.clear();
+    this.provider = buildProvider({ env: this.env, clients: this.clients, apis: this.apis, settings: this.settings });
+    const settings = this.settings;
+    const loadSettings: Koa.Middleware = async (_ctx, next) => { await settings.load(); return next(); };
+    this.run = compose([loadSettings, jwtUserinfo(this.env), revokeParams, this.provider.middleware as any]);
     this.keysVersion = this.env.keys.version;
   }
   /** Picks up key changes made by this or another node. */

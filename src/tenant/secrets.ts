@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto';
 
 // Secrets at rest (client secrets, signing keys, connection secrets) are sealed
 // with AES-256-GCM under the master key; the stored form is self-describing so
@@ -17,6 +17,10 @@ export class SecretBox {
     const c = createCipheriv('aes-256-gcm', this.key, iv);
     const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
     return PREFIX + Buffer.concat([iv, c.getAuthTag(), body]).toString('base64url');
+  }
+  /** A stable secret for one purpose (e.g. cookie signing), the same on every node. */
+  derive(label: string): string {
+    return createHmac('sha256', this.key).update(label).digest('base64url');
   }
   open(sealed: string): string {
     if (!sealed.startsWith(PREFIX)) throw new Error('value is not sealed');

@@ -1,0 +1,55 @@
+import type Koa from 'koa';
+import type { Env } from '../tenant/env.ts';
+import type { Engine } from '../oidc/provider.ts';
+import type { CachedClient } from '../oidc/clients.ts';
+import { page, type Branding, esc } from './html.ts';
+
+// Binding between Universal Login pages and the engine's interaction: the
+// page's `state` is the interaction id; results are saved on it and the
+// browser goes back to the engine's resume URL, which checks its own cookie.
+
+export interface LoginContext { interaction: any; client: CachedClient; brand: Branding; uid: string }
+
+export async function branding(engine: Engine): Promise<Branding> {
+  const s = await engine.settings.load();
+  return { name: s.friendly_name || 'Postern', logo: s.picture_url || undefined };
+}
+
+export function csrfSecret(env: Env) { return env.box.derive('postern login csrf'); }
+
+export function errorPage(ctx: Koa.Context, brand: Branding, message: string, status = 400) {
+  page(ctx, { title: 'Something went wrong', brand, status, body: `<p class="error" role="alert">${esc(message)}</p>` });
+}
+
+/** The interaction named by ?state= (or the form's state), or an error page. */
+export async function loadInteraction(ctx: Koa.Context, engine: Engine, state: unknown): Promise<LoginContext | undefined> {
+  const brand = await branding(engine);
+  const uid = typeof state === 'string' ? state : '';
+  const interaction = /^[\w-]{10,64}$/.test(uid) ? await (engine.provider as any).Interaction.find(uid) : undefined;
+  if (!interaction) {
+    errorPage(ctx, brand, 'This login session has expired or is invalid. Please go back to the application and sign in again.');
+    return undefined;
+  }
+  const client = await engine.clients.get(interaction.params.client_id);
+  if (!client) {
+    errorPage(ctx, brand, 'Unknown application.');
+    return undefined;
+  }
+  return { interaction, client, brand, uid };
+}
+
+/** Saves the interaction's result and sends the browser back to the engine. */
+export async function finish(ctx: Koa.Context, interaction: any, result: Record<string, unknown>) {
+  interaction.result = { ...interaction.lastSubmission, ...result };
+  await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
+  ctx.status = 303;
+  ctx.redirect(interaction.returnTo);
+}
+
+/** Database connections enabled for the application, the requested one first. */
+export async function dbConnections(env: Env, clientId: string, requested?: unknown) {
+  const all = (await env.store.connections.list({ strategy: 'auth0' })).items
+    .filter((c: any) => (c.data.enabled_clients ?? []).includes(clientId));
+  if (typeof requested === 'string' && requested) return all.filter((c: any) => c.data.name === requested);
+  return all;
+}

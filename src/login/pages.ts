@@ -1,0 +1,47 @@
+import { csrfField, esc } from './html.ts';
+
+// The forms of Universal Login. Plain HTML: labels tied to inputs, the first
+// field autofocused, one submit button, errors announced with role=alert.
+
+const alert = (message?: string) => (message ? `<p class="error" role="alert" id="form-error">${esc(message)}</p>` : '');
+
+export function loginForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; resetUrl: string; signupUrl?: string }) {
+  return `<p>Log in to continue to ${esc(o.appName)}.</p>
+${alert(o.error)}
+<form method="post" action="/u/login" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+<label for="username">Email address</label>
+<input id="username" name="username" type="email" autocomplete="username" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+<p><a href="${esc(o.resetUrl)}">Forgot password?</a></p>
+${o.signupUrl ? `<p>Don't have an account? <a href="${esc(o.signupUrl)}">Sign up</a></p>` : ''}`;
+}
+
+export function signupForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; loginUrl: string; policy?: string }) {
+  return `<p>Sign up to continue to ${esc(o.appName)}.</p>
+${alert(o.error)}
+<form method="post" action="/u/signup" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+<label for="email">Email address</label>
+<input id="email" name="email" type="email" autocomplete="email" required autofocus value="${esc(o.email ?? '')}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="new-password" required${o.policy ? ' aria-describedby="password-policy"' : ''}>
+${o.policy ? `<p id="password-policy">${esc(o.policy)}</p>` : ''}
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+<p>Already have an account? <a href="${esc(o.loginUrl)}">Log in</a></p>`;
+}
+
+export function consentForm(o: { state: string; csrf: string; appName: string; scopes: string[]; user?: string }) {
+  const items = o.scopes.map((s) => `<li>${esc(s)}</li>`).join('');
+  return `<p>${esc(o.appName)} is requesting access to your account${o.user ? ` (${esc(o.user)})` : ''}.</p>
+<ul aria-label="Requested permissions">${items}</ul>
+<form method="post" action="/u/consent">
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+<button type="submit" name="action" value="accept" autofocus>Accept</button>
+<button type="submit" name="action" value="deny">Decline</button>
+</form>`;
+}
