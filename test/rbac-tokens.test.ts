@@ -100,3 +100,11 @@ test('user token, rfc9068_profile_authz: permissions claim and at+jwt header; a 
   assert.deepEqual(after.claims.scope.split(' '), ['openid']);
   await mc.users.roles.assign(userId, { roles: roles.map((r: any) => r.id) });
 });
+
+test('grantableApiScopes: what the login layer may put in a Grant', async () => {
+  const { grantableApiScopes } = await import('../src/tenant/rbac.ts');
+  const env = s.runtime.env;
+  const api = (id: string) => env.store.resourceServers.findBy('identifier', id).then((d) => d!);
+  assert.deepEqual(await grantableApiScopes(env, await api(A), userId, ['read:a', 'write:a', 'del:a']), ['read:a', 'write:a']);
+  assert.deepEqual(await grantableApiScopes(env, await api(C), userId, ['read:a', 'del:a']), ['read:a', 'del:a']);
+});

@@ -65,3 +65,14 @@ export async function applyRbacClaims(env: Env, api: { data: any } | undefined, 
   }
   if (isAuthzDialect(dialect)) payload.permissions = held;
 }
+
+/**
+ * The API scopes a user may be granted: all requested ones, or with
+ * `enforce_policies` only those the user holds. For the login layer to use
+ * when it builds a Grant, so the token response's `scope` matches the JWT.
+ */
+export async function grantableApiScopes(env: Env, api: { data: any }, userId: string, requested: string[], orgId?: string): Promise<string[]> {
+  if (!api.data.enforce_policies) return requested;
+  const held = new Set(await effectivePermissions(env, userId, api.data.identifier, orgId));
+  return requested.filter((s) => held.has(s));
+}
