@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { alnum } from '../lib/ids.ts';
 import type { Env } from '../tenant/env.ts';
@@ -16,7 +16,9 @@ export async function writeOutbox(env: Env, mail: Mail & { from: string }): Prom
   const stamp = new Date().toISOString().replace(/[-:.]/g, '');
   const file = join(dir, `${stamp}-${alnum(8)}.json`);
   const doc = { created_at: new Date().toISOString(), from: mail.from, to: mail.to, subject: mail.subject, link: mail.link, text: mail.text, html: mail.html };
-  await writeFile(file, JSON.stringify(doc, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  // Written aside and renamed, so a reader never sees a half-written file.
+  await writeFile(`${file}.tmp`, JSON.stringify(doc, null, 2) + '\n', { mode: 0o600, flag: 'wx' });
+  await rename(`${file}.tmp`, file);
   env.log.info({ outbox: file, to: mail.to, subject: mail.subject, link: mail.link }, 'no email provider: mail written to the outbox; open the link to continue');
   return file;
 }
