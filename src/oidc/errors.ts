@@ -23,6 +23,9 @@ export function auth0ErrorBody(ctx: Koa.Context) {
     ctx.body = { error: 'access_denied', error_description: 'Unauthorized' };
   } else if (body.error === 'unauthorized_client' && /grant_type/.test(body.error_description ?? '')) {
     ctx.status = 403;
+  } else if (body.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {
+    ctx.status = 403;
+    ctx.body = { error: 'unauthorized_client', error_description: `Grant type '${(ctx.request as any).body?.grant_type}' not allowed for the client.` };
   } else if (body.error === 'invalid_grant' && ctx.status === 400) {
     ctx.status = 403;
   }

@@ -37,9 +37,10 @@ export function registerPasswordGrants(provider: Provider, { env, apis, settings
   const handler = async (ctx: any) => {
     const { params, client } = ctx.oidc;
     if (!params.username || !params.password) throw new errors.InvalidRequest('missing required parameter(s) (username, password)');
-    const realm: string | undefined = params.grant_type === PASSWORD_REALM ? params.realm : (await settings.load()).default_directory || undefined;
+    // auth0-auth-js sends `realm` with the plain password grant too; Auth0 honours it there.
+    const realm: string | undefined = params.realm || (params.grant_type === PASSWORD_REALM ? undefined : (await settings.load()).default_directory || undefined);
     if (params.grant_type === PASSWORD_REALM && !realm) throw new errors.InvalidRequest('missing required parameter(s) (realm)');
-    if (!realm) throw new Auth0GrantError(500, 'server_error', 'Authorization server not configured with default connection.');
+    if (!realm) throw new Auth0GrantError(400, 'invalid_request', 'Authorization server not configured with default connection.');
     const conn = await env.store.connections.findBy('name', realm);
     if (!conn || conn.data.strategy !== 'auth0') throw new Auth0GrantError(400, 'invalid_request', 'Unknown realm');
     if (!(conn.data.enabled_clients ?? []).includes(client.clientId)) {

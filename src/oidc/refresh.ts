@@ -74,7 +74,10 @@ export function withAuth0Consumption(Base: any, env: Env, clients: ClientCache) 
       if (Number(r.numUpdatedRows) === 1) return;
       const row = await env.store.findPayload(model, 'id', id);
       const payload = row ? JSON.parse(row.payload) : undefined;
-      if (model === 'RefreshToken' && row?.consumed_at && now() - row.consumed_at <= await leewayOf(payload)) return;
+      if (model === 'RefreshToken' && row?.consumed_at) {
+        const leeway = await leewayOf(payload);
+        if (leeway > 0 && now() - row.consumed_at <= leeway) return;
+      }
       // Lost a race for a one-time credential: a replayed code revokes what it produced.
       if (model === 'AuthorizationCode' && payload?.grantId) await env.store.revokeGrant(payload.grantId);
       throw new errors.InvalidGrant(model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
