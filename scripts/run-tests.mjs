@@ -9,7 +9,8 @@ import { join, resolve } from 'node:path';
 import { register } from 'tsx/esm/api';
 
 const root = resolve(import.meta.dirname, '..');
-const testRoot = join(root, '.test-data');
+// One folder per run, so runs started side by side never share data or CAs.
+const testRoot = join(root, '.test-data', `run-${process.pid}`);
 rmSync(testRoot, { recursive: true, force: true });
 mkdirSync(testRoot, { recursive: true });
 
@@ -60,5 +61,6 @@ if (await pgReachable(pgUrl)) {
 } else {
   process.stdout.write(`\n(PostgreSQL at ${pgUrl} is unreachable: the PostgreSQL pass was skipped)\n`);
 }
+if (!totals.fail) rmSync(testRoot, { recursive: true, force: true });
 process.stdout.write(`\n${totals.pass} passed, ${totals.fail} failed\n`);
 process.exit(totals.fail ? 1 : 0);
