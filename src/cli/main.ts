@@ -2,15 +2,28 @@ import cluster from 'node:cluster';
 import { createServer as createHttps } from 'node:https';
 import { createServer as createHttp, type Server } from 'node:http';
 import { ConfigError, parseConfig, type Config } from './config.ts';
-import { createRuntime } from '../server.ts';
+import type { createRuntime } from '../server.ts';
 import { ensureTls } from '../tenant/tls.ts';
 
 const USAGE = `usage: postern start [--port N] [--domain HOST[:PORT]] [--data-dir DIR] [--database-url URL]
                      [--http] [--workers N|auto] [--master-key HEX] [--host ADDR] [--rate-limit N] [--log-level LEVEL]`;
 
+/**
+ * The server module, loaded after the configuration is known to be valid.
+ * oidc-provider warns on import that it prefers Node 22; Postern supports
+ * Node >= 20.19 (package.json engines) and start-up must print one clear line
+ * on failure, so that one notice is dropped.
+ */
+async function loadServer() {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => { if (!/^oidc-provider WARNING: Unsupported runtime/.test(String(args[0]))) warn(...args); };
+  try { return await import('../server.ts'); } finally { console.warn = warn; }
+}
+
 /** Starts one listening process; returns the server once it listens. */
 export async function serve(config: Config, opts: { primary: boolean; quiet?: boolean }) {
   const tls = config.http ? undefined : ensureTls(config.dataDir, config.domain);
+  const { createRuntime } = await loadServer();
   const runtime = await createRuntime(config, { primary: opts.primary, caPath: tls?.caPath ?? null });
   const handler = runtime.app.callback();
   const server: Server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
@@ -58,13 +71,27 @@ export async function main(argv: string[]) {
 
   if (cluster.isPrimary && config.workerCount > 1) {
     // The primary prepares the database and files, then hands the port to workers.
-    const tls = config.http ? undefined : ensureTls(config.dataDir, config.domain);
-    const runtime = await createRuntime(config, { primary: true, caPath: tls?.caPath ?? null });
-    await runtime.close();
+    let runtime: Awaited<ReturnType<typeof createRuntime>>;
+    let tls: ReturnType<typeof ensureTls> | undefined;
+    try {
+      tls = config.http ? undefined : ensureTls(config.dataDir, config.domain);
+      runtime = await (await loadServer()).createRuntime(config, { primary: true, caPath: tls?.caPath ?? null });
+      await runtime.close();
+    } catch (e) {
+      failStart(config, e);
+    }
     let ready = 0;
     for (let i = 0; i < config.workerCount; i++) cluster.fork();
     cluster.on('listening', () => { if (++ready === config.workerCount) banner(config, runtime.bootstrap!, tls?.caPath); });
-    cluster.on('exit', (w, code) => { if (code !== 0) process.stderr.write(`postern: worker ${w.process.pid} exited with ${code}\n`); });
+    cluster.on('exit', (w, code) => {
+      if (code === 0) return;
+      process.stderr.write(`postern: worker ${w.process.pid} exited with ${code}\n`);
+      // A worker that dies before every worker listens means the start failed: say so, don't linger.
+      if (ready < config.workerCount) {
+        for (const other of Object.values(cluster.workers ?? {})) other?.kill();
+        process.exit(1);
+      }
+    });
     const stop = () => { for (const w of Object.values(cluster.workers ?? {})) w?.kill(); process.exit(0); };
     process.on('SIGINT', stop); process.on('SIGTERM', stop);
     return;
@@ -75,10 +102,19 @@ export async function main(argv: string[]) {
     const stop = () => { server.close(); runtime.close().finally(() => process.exit(0)); };
     process.on('SIGINT', stop); process.on('SIGTERM', stop);
   } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    if (err.code === 'EADDRINUSE') process.stderr.write(`postern: invalid --port (POSTERN_PORT): ${config.port} is already in use\n`);
-    else if (err.code === 'ECONNREFUSED' || /password authentication|database .* does not exist/.test(err.message)) process.stderr.write(`postern: invalid --database-url (POSTERN_DATABASE_URL): ${err.message}\n`);
-    else process.stderr.write(`postern: ${err.message}\n`);
-    process.exit(1);
+    failStart(config, e);
   }
+}
+
+/** One line naming the setting at fault, then a non-zero exit. */
+function failStart(config: Config, e: unknown): never {
+  let err = e as NodeJS.ErrnoException;
+  while (!err?.code && (err as any)?.cause) err = (err as any).cause; // wrapped driver errors keep their code in cause
+  const first = String(err?.message ?? err).split('\n')[0];
+  if (err?.code === 'EADDRINUSE') process.stderr.write(`postern: invalid --port (POSTERN_PORT): ${config.port} is already in use\n`);
+  else if (err?.code === 'EACCES') process.stderr.write(`postern: invalid --port (POSTERN_PORT): ${first}\n`);
+  else if (['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', '28P01', '3D000', '28000'].includes(String(err?.code)) || /password authentication|database .* does not exist/.test(first)) {
+    process.stderr.write(`postern: invalid --database-url (POSTERN_DATABASE_URL): ${first}\n`);
+  } else process.stderr.write(`postern: ${first}\n`);
+  process.exit(1);
 }
