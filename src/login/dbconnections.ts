@@ -89,10 +89,8 @@ export function dbConnectionRoutes(router: Router, env: Env) {
     for (const k of PROFILE) { const v = optionalString(body, k); if (v) profile[k] = v; }
     const user_metadata = userMetadata(body.user_metadata);
     const row = await createUser(env, { connection: conn.data.name, email, password, ...profile, ...(user_metadata ? { user_metadata } : {}) });
-    if (!conn.data.options?.disable_signup_verification_email) {
-      sendVerificationEmail(env, row, { client_id: body.client_id })
-        .catch((e) => env.log.error({ err: { message: (e as Error).message } }, 'verification mail failed'));
-    }
+    sendVerificationEmail(env, row, { client_id: body.client_id })
+      .catch((e) => env.log.error({ err: { message: (e as Error).message } }, 'verification mail failed'));
     ctx.status = 200;
     ctx.body = { _id: row.user_id.replace(/^auth0\|/, ''), email: row.email, email_verified: false, ...profile, ...(user_metadata ? { user_metadata } : {}) };
   }));
