@@ -1,5 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
 import { ManagementClient } from 'auth0';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startServer, type TestServer } from './helpers/server.ts';
@@ -78,6 +79,10 @@ test('JWKS publishes the current and the next key, each with kid and x5c', async
     assert.equal(k.kty, 'RSA');
     assert.equal(k.use, 'sig');
     assert.ok(Array.isArray(k.x5c) && k.x5c.length === 1 && k.x5c[0].length > 100);
+    // go-jose (Dex) rejects the whole JWKS when x5c does not hold the key itself.
+    const certKey = new X509Certificate(Buffer.from(k.x5c[0], 'base64')).publicKey.export({ format: 'jwk' }) as any;
+    assert.equal(certKey.n, k.n);
+    assert.equal(certKey.e, k.e);
     assert.equal(k.d, undefined, 'no private parts');
     assert.equal(k.p, undefined);
   }
