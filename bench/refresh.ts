@@ -1,5 +1,5 @@
 import { bench } from './lib/config.ts';
-import { rawSigningRate } from './lib/raw.ts';
+import { rawCpuMs, rawSigningRate } from './lib/raw.ts';
 import { createApi, createApp, createUser, PASSWORD } from './lib/fixtures.ts';
 import { fmt, heading, note, record, skipped, verdict } from './lib/report.ts';
 import type { BenchServer } from './lib/server.ts';
@@ -33,10 +33,12 @@ export async function refreshBench(s: BenchServer) {
   }
   note(`refresh tokens from the ${via}; ${rotating ? 'rotating' : 'non-rotating'}; ${idToken ? 'access + ID token per refresh' : 'NO id_token in the refresh response'}`);
   const rawSign = await rawSigningRate(bench.rawSeconds);
-  const r = await refreshLoad(s, app, rts, rotating);
+  const signCpu = await rawCpuMs('rs256');
+  const r = await refreshLoad(s, app, rts, rotating, bench.duration, s.cpuSeconds);
   if (r.non2xx || r.errors) note(`${r.non2xx} non-2xx responses, ${r.errors} errors out of ${r.total}`);
   const ratio = r.rps / rawSign;
   record({ section: 'refresh', metric: `${metric} (${bench.connections} conns, ${r.via})`, value: `${fmt.rate(r.rps)}  p50 ${fmt.ms(r.p50)}, p99 ${fmt.ms(r.p99)}` });
+  if (r.cpuMsPer) record({ section: 'refresh', metric: `server CPU per refresh (raw RS256 sign CPU × ${idToken ? 2 : 1})`, value: `${fmt.ms(r.cpuMsPer)} (${fmt.ms(signCpu * (idToken ? 2 : 1))})` });
   record({ section: 'refresh', metric: 'raw RS256 signing/s (all cores)', value: fmt.rate(rawSign) });
   record({ section: 'refresh', metric: 'refresh/s ÷ raw RS256 signing/s', value: fmt.ratio(ratio), target: `≥ ${TARGET}`, verdict: verdict(ratio, TARGET) });
 }

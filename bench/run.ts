@@ -4,7 +4,7 @@
 // Targets print PASS / BELOW TARGET; nothing here fails the process on speed.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { register } from 'tsx/esm/api';
 import { bench, wants } from './lib/config.ts';
@@ -37,6 +37,10 @@ const cores = availableParallelism();
 process.stdout.write(`Postern benchmarks${bench.quick ? ' (quick)' : ''}: ${cores} cores, ${bench.connections} connections, ${bench.duration} s per phase, users ${bench.users.join(', ')}, backends ${bench.backends.join(', ')}\n`);
 rmSync(RUN_DIR, { recursive: true, force: true });
 mkdirSync(RUN_DIR, { recursive: true });
+// Other jobs on this machine slow every figure; the load average says how much to trust them.
+const load = () => loadavg()[0].toFixed(1);
+const loadAtStart = load();
+if (Number(loadAtStart) > cores) note(`the machine is busy (1-minute load ${loadAtStart} on ${cores} cores): rates will read low; CPU-per-request figures are steadier`);
 
 /** Runs one module; a crash is reported as an error row, never hidden and never fatal to the run. */
 async function guarded(section: string, name: string, fn: () => Promise<unknown>) {
@@ -107,6 +111,7 @@ if (wants('search') || wants('role-users')) {
   }
 }
 
+record({ section: 'machine', metric: '1-minute load average, start → end', value: `${loadAtStart} → ${load()} on ${cores} cores` });
 summary();
 process.stdout.write(`\nbench finished in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`);
 if (!bench.keep) rmSync(RUN_DIR, { recursive: true, force: true });

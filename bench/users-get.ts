@@ -15,7 +15,7 @@ export async function usersGetBench(s: BenchServer) {
   const probe = await s.api('GET', path.slice('/api/v2'.length), undefined, token);
   if (probe.status !== 200 || probe.body.user_id !== created.body.user_id) throw new Error(`GET probe failed: ${probe.status}`);
 
-  const r = await cannon({ url: `${s.baseUrl}${path}`, headers: { authorization: `Bearer ${token}` }, ca: s.ca });
+  const r = await cannon({ url: `${s.baseUrl}${path}`, headers: { authorization: `Bearer ${token}` }, ca: s.ca, meter: s.cpuSeconds });
   if (r.non2xx || r.errors) note(`${r.non2xx} non-2xx responses, ${r.errors} errors out of ${r.total}`);
-  record({ section: 'users', metric: 'GET /api/v2/users/{id} req/s (32 conns)', value: `${fmt.rate(r.rps)}  p50 ${fmt.ms(r.p50)}, p99 ${fmt.ms(r.p99)}` });
+  record({ section: 'users', metric: 'GET /api/v2/users/{id} req/s (32 conns)', value: `${fmt.rate(r.rps)}  p50 ${fmt.ms(r.p50)}, p99 ${fmt.ms(r.p99)}${r.cpuMsPer ? `, server CPU ${fmt.ms(r.cpuMsPer)}/req` : ''}` });
 }

@@ -5,21 +5,28 @@ import { bench } from './config.ts';
 // setupRequest/onResponse); `closedLoop` drives multi-step flows that need
 // cookies and redirects, where each virtual user runs one flow after another.
 
-export interface LoadResult { rps: number; total: number; non2xx: number; errors: number; p50: number; p99: number }
+/** `cpuMsPer`: server CPU per request in the measured phase, when a meter was given. */
+export interface LoadResult { rps: number; total: number; non2xx: number; errors: number; p50: number; p99: number; cpuMsPer?: number }
+/** Reads the server's CPU seconds; lets a figure be judged apart from other load on a shared machine. */
+export type Meter = () => number;
 
-export async function cannon(opts: Record<string, any> & { url: string; ca: string }, seconds = bench.duration): Promise<LoadResult> {
-  const { ca, ...rest } = opts;
+export async function cannon(opts: Record<string, any> & { url: string; ca: string; meter?: Meter }, seconds = bench.duration): Promise<LoadResult> {
+  const { ca, meter, ...rest } = opts;
   // A short warm-up lets the cluster workers JIT and fill their caches first.
   await autocannon({ connections: bench.connections, ...rest, duration: Math.min(2, seconds), tlsOptions: { ca } } as any);
+  const cpu0 = meter?.();
   const r = await autocannon({ connections: bench.connections, ...rest, duration: seconds, tlsOptions: { ca } } as any);
+  const cpu = meter ? meter() - cpu0! : undefined;
   return {
     rps: r.requests.total / seconds, total: r.requests.total,
     non2xx: r.non2xx, errors: r.errors + r.timeouts, p50: r.latency.p50, p99: r.latency.p99,
+    cpuMsPer: cpu !== undefined && r.requests.total ? (cpu * 1000) / r.requests.total : undefined,
   };
 }
 
-export async function closedLoop(concurrency: number, seconds: number, once: (vu: number) => Promise<void>) {
+export async function closedLoop(concurrency: number, seconds: number, once: (vu: number) => Promise<void>, meter?: Meter) {
   let done = 0, failed = 0;
+  const cpu0 = meter?.();
   let firstError: unknown;
   const latencies: number[] = [];
   const until = performance.now() + seconds * 1000;
@@ -29,8 +36,12 @@ export async function closedLoop(concurrency: number, seconds: number, once: (vu
       try { await once(vu); done++; latencies.push(performance.now() - t); } catch (e) { failed++; firstError ??= e; }
     }
   }));
+  const cpu = meter ? meter() - cpu0! : undefined;
   latencies.sort((a, b) => a - b);
-  return { rps: done / seconds, done, failed, firstError, p50: pct(latencies, 50), p95: pct(latencies, 95) };
+  return {
+    rps: done / seconds, done, failed, firstError, p50: pct(latencies, 50), p95: pct(latencies, 95),
+    cpuMsPer: cpu !== undefined && done ? (cpu * 1000) / done : undefined,
+  };
 }
 
 export function pct(sorted: number[], p: number): number {

@@ -39,3 +39,29 @@ export async function rawBcryptRate(seconds: number) {
   const password = 'Bench-password-1!';
   return onAllCores('bcrypt', seconds, { password, hash: await hash(password, { cost: 10 }) });
 }
+
+/**
+ * CPU milliseconds one operation costs, measured on this (otherwise idle) process:
+ * unlike a rate, it barely moves when other jobs share the machine.
+ */
+export async function rawCpuMs(kind: 'rs256' | 'bcrypt', seconds = 1): Promise<number> {
+  let op: () => Promise<unknown> | unknown;
+  if (kind === 'rs256') {
+    const { SignJWT, importPKCS8 } = await import('jose');
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'RS256');
+    const payload = tokenPayload();
+    op = () => new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).setIssuedAt().setExpirationTime('1h').sign(key);
+  } else {
+    const { verifySync } = await import('@node-rs/bcrypt');
+    const h = await hash('Bench-password-1!', { cost: 10 });
+    op = () => verifySync('Bench-password-1!', h);
+  }
+  await op(); // warm
+  const c0 = process.cpuUsage();
+  const until = performance.now() + seconds * 1000;
+  let n = 0;
+  while (performance.now() < until) { await op(); n++; }
+  const c = process.cpuUsage(c0);
+  return (c.user + c.system) / 1000 / n;
+}

@@ -31,6 +31,8 @@ export interface BenchServer {
   api(method: string, path: string, body?: unknown, token?: string): Promise<{ status: number; body: any }>;
   /** VmRSS in kB of the primary and every cluster worker. */
   rss(): { totalKb: number; perProcessKb: number[] };
+  /** CPU seconds (user + system) the primary and its workers have used so far. */
+  cpuSeconds(): number;
   stop(): Promise<void>;
 }
 
@@ -38,6 +40,14 @@ function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch { return []; }
+}
+const CLK_TCK = 100; // Linux USER_HZ
+function cpuTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from 3 on; utime, stime are 14 and 15
+    return Number(f[11]) + Number(f[12]);
+  } catch { return 0; }
 }
 function vmRssKb(pid: number): number {
   try {
@@ -99,6 +109,9 @@ export async function startServer(name: string, opts: { databaseUrl?: string; wo
       const pids = [child.pid!, ...childrenOf(child.pid!)];
       const perProcessKb = pids.map(vmRssKb);
       return { totalKb: perProcessKb.reduce((a, b) => a + b, 0), perProcessKb };
+    },
+    cpuSeconds() {
+      return [child.pid!, ...childrenOf(child.pid!)].reduce((a, p) => a + cpuTicks(p), 0) / CLK_TCK;
     },
     async stop() {
       if (child.exitCode !== null) return;

@@ -1,5 +1,5 @@
 import { bench } from './config.ts';
-import { cannon, closedLoop, type LoadResult } from './load.ts';
+import { cannon, closedLoop, type LoadResult, type Meter } from './load.ts';
 import { passwordLogin, type LoginApp } from './login-flow.ts';
 import type { BenchServer } from './server.ts';
 
@@ -56,13 +56,13 @@ export async function refreshOnce(app: LoginApp, rt: string) {
  * refresh token. Non-rotating tokens go through autocannon; if the server rotates
  * anyway, each virtual user follows its own chain through fetch instead.
  */
-export async function refreshLoad(s: BenchServer, app: LoginApp, tokens: string[], rotating: boolean, seconds = bench.duration): Promise<LoadResult & { via: string }> {
+export async function refreshLoad(s: BenchServer, app: LoginApp, tokens: string[], rotating: boolean, seconds = bench.duration, meter?: Meter): Promise<LoadResult & { via: string }> {
   if (!rotating) {
     let n = 0;
     const bodies = tokens.map((t) => refreshBody(app, t));
     const r = await cannon({
       url: `${s.baseUrl}/oauth/token`, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, ca: s.ca,
-      setupClient: (client: any) => client.setBody(bodies[n++ % bodies.length]),
+      setupClient: (client: any) => client.setBody(bodies[n++ % bodies.length]), meter,
     }, seconds);
     return { ...r, via: 'autocannon' };
   }
@@ -70,8 +70,8 @@ export async function refreshLoad(s: BenchServer, app: LoginApp, tokens: string[
   const r = await closedLoop(bench.connections, seconds, async (vu) => {
     const body = await refreshOnce(app, chains[vu % chains.length]);
     if (body.refresh_token) chains[vu % chains.length] = body.refresh_token;
-  });
-  return { rps: r.rps, total: r.done, non2xx: r.failed, errors: 0, p50: r.p50, p99: r.p95, via: 'fetch chains (rotating tokens; p99 column is p95)' };
+  }, meter);
+  return { rps: r.rps, total: r.done, non2xx: r.failed, errors: 0, p50: r.p50, p99: r.p95, cpuMsPer: r.cpuMsPer, via: 'fetch chains (rotating tokens; p99 column is p95)' };
 }
 
 export const decodeJwt = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());
