@@ -61,6 +61,19 @@ describe('forgot password request page', () => {
     assert.equal(wrong.status, 403);
   });
 
+  test('coming from the login page, the state is kept and links back to it', async () => {
+    const form = await getPage(`${s.baseUrl}/u/reset-password/request?state=abcDEF123_-xyz&client_id=c1`);
+    assert.equal(form.fields.state, 'abcDEF123_-xyz');
+    const decoded = form.html.replace(/&#(\d+);/g, (_, n) => String.fromCharCode(Number(n)));
+    assert.match(decoded, /<a href="\/u\/login\?state=abcDEF123_-xyz">Back to log in<\/a>/);
+    const r = await postForm(`${s.baseUrl}/u/reset-password/request`, form.cookie, { ...form.fields, email: 'nobody@example.com' });
+    assert.equal(r.status, 200);
+    assert.match(r.html, /Back to log in/);
+    const bad = await getPage(`${s.baseUrl}/u/reset-password/request?state=${encodeURIComponent('"><b>x</b>')}`);
+    assert.equal(bad.fields.state, undefined);
+    assert.ok(!bad.html.includes('<b>x'));
+  });
+
   test('an invalid email is a 400 form, escaped', async () => {
     const form = await getPage(`${s.baseUrl}/u/reset-password/request`);
     const r = await postForm(`${s.baseUrl}/u/reset-password/request`, form.cookie, { ...form.fields, email: '"><script>alert(1)</script>' });
@@ -167,7 +180,7 @@ describe('reflected parameters are escaped', () => {
   for (const p of probes) {
     test(`probe ${p}`, async () => {
       const q = encodeURIComponent(p);
-      for (const url of [`/u/reset-password/request?email=${q}&connection=${q}&client_id=${q}`, `/u/reset-password?ticket=${q}`, `/u/email-verification?ticket=${q}`]) {
+      for (const url of [`/u/reset-password/request?email=${q}&connection=${q}&client_id=${q}&state=${q}`, `/u/reset-password?ticket=${q}`, `/u/email-verification?ticket=${q}`]) {
         const r = await getPage(`${s.baseUrl}${url}`);
         assert.ok(r.status === 200 || r.status === 400, `${url}: ${r.status}`);
         assert.ok(!/<script>alert|<img src=x|<svg onload/i.test(r.html), `${url} reflects markup`);

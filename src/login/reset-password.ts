@@ -19,22 +19,25 @@ const EMAIL = /^[^\s@]+@[^\s@]+$/;
 const csrfSecret = (env: Env) => env.box.derive('postern login csrf');
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
-const message = (ctx: Koa.Context, brand: Branding, title: string, text: string, status = 200) =>
-  page(ctx, { title, brand, status, body: `<p role="status">${esc(text)}</p>` });
+const message = (ctx: Koa.Context, brand: Branding, title: string, text: string, status = 200, extra = '') =>
+  page(ctx, { title, brand, status, body: `<p role="status">${esc(text)}</p>${extra}` });
+/** The login page's interaction id, so the person can go back to it. */
+const loginState = (v: unknown) => (typeof v === 'string' && /^[\w-]{10,64}$/.test(v) ? v : '');
+const backToLogin = (state: string) => (state ? `<p><a href="/u/login?state=${esc(encodeURIComponent(state))}">Back to log in</a></p>` : '');
 const invalidLink = (ctx: Koa.Context, brand: Branding) =>
   message(ctx, brand, 'Link expired', 'This link is invalid, has expired or has already been used. Please ask for a new one.', 400);
 const expiredForm = (ctx: Koa.Context, brand: Branding) =>
   message(ctx, brand, 'Please try again', 'Your form expired. Please go back, reload the page and try again.', 403);
 
-function requestForm(ctx: Koa.Context, env: Env, brand: Branding, v: { email?: string; connection?: string; client_id?: string; error?: string }, status = 200) {
-  const hidden = (['connection', 'client_id'] as const).filter((k) => v[k]).map((k) => `<input type="hidden" name="${k}" value="${esc(v[k])}">`).join('');
+function requestForm(ctx: Koa.Context, env: Env, brand: Branding, v: { email?: string; connection?: string; client_id?: string; state?: string; error?: string }, status = 200) {
+  const hidden = (['connection', 'client_id', 'state'] as const).filter((k) => v[k]).map((k) => `<input type="hidden" name="${k}" value="${esc(v[k])}">`).join('');
   page(ctx, {
     title: 'Forgot your password?', brand, status,
     body: `<p>Enter your email address and we will send you a link to reset your password.</p>
 ${v.error ? `<p class="error" role="alert">${esc(v.error)}</p>` : ''}
 <form method="post" action="/u/reset-password/request">${csrfField(csrfToken(ctx, csrfSecret(env)))}${hidden}
 <label for="email">Email address</label><input id="email" name="email" type="email" autocomplete="email" required autofocus value="${esc(v.email)}">
-<button type="submit">Send reset link</button></form>`,
+<button type="submit">Send reset link</button></form>${backToLogin(v.state ?? '')}`,
   });
 }
 
@@ -63,17 +66,17 @@ function policyMessage(e: ApiError): string {
 
 export function resetPasswordRoutes(router: Router, env: Env) {
   router.get('/u/reset-password/request', async (ctx) => {
-    requestForm(ctx, env, await branding(env), { email: str(ctx.query.email), connection: str(ctx.query.connection), client_id: str(ctx.query.client_id) });
+    requestForm(ctx, env, await branding(env), { email: str(ctx.query.email), connection: str(ctx.query.connection), client_id: str(ctx.query.client_id), state: loginState(ctx.query.state) });
   });
 
   router.post('/u/reset-password/request', async (ctx) => {
     const brand = await branding(env);
     const body = await readParams(ctx);
     if (!checkCsrf(ctx, csrfSecret(env), body._csrf)) return expiredForm(ctx, brand);
-    const v = { email: str(body.email).trim(), connection: str(body.connection), client_id: str(body.client_id) };
+    const v = { email: str(body.email).trim(), connection: str(body.connection), client_id: str(body.client_id), state: loginState(body.state) };
     if (!EMAIL.test(v.email) || v.email.length > 320) return requestForm(ctx, env, brand, { ...v, error: 'Please enter a valid email address.' }, 400);
     requestPasswordReset(env, { email: v.email, connection: v.connection || undefined, client_id: v.client_id || undefined });
-    message(ctx, brand, 'Check your email', `If an account exists for ${v.email}, we have sent it a link to reset the password.`);
+    message(ctx, brand, 'Check your email', `If an account exists for ${v.email}, we have sent it a link to reset the password.`, 200, backToLogin(v.state));
   });
 
   router.get('/u/reset-password', async (ctx) => {
