@@ -60,7 +60,7 @@ test('a login shows up as a session and a refresh token; deleting them ends both
 });
 
 test('DELETE /users/{id}/refresh-tokens revokes every token of the user', async () => {
-  const tokens = [];
+  const tokens: string[] = [];
   for (const state of ['x', 'y']) {
     const { url } = await scriptedLogin(s, authorize({ state }), 'dana@example.com', 'Dana-pw-123!', new Jar());
     tokens.push((await token({ grant_type: 'authorization_code', code: new URL(url).searchParams.get('code')!, redirect_uri: CB })).body.refresh_token);
