@@ -31,7 +31,7 @@ after(async () => { await s?.close(); });
 
 test('auth0-auth-js: password-realm, refresh (new id_token), revoke', async () => {
   const auth = new AuthClient({ domain: s.domain, clientId: plain.client_id, clientSecret: plain.client_secret! });
-  const t = await auth.getTokenByPassword({ username: 'bob@example.com', password: 'Bob-pw-123!', realm: 'Username-Password-Authentication', scope: 'openid profile email offline_access', audience: 'https://inventory.example' } as any);
+  const t: any = await auth.getTokenByPassword({ username: 'bob@example.com', password: 'Bob-pw-123!', realm: 'Username-Password-Authentication', scope: 'openid profile email offline_access', audience: 'https://inventory.example' } as any);
   assert.ok(t.idToken && t.refreshToken);
   const at = decodeJwt(t.accessToken);
   assert.deepEqual(at.aud, ['https://inventory.example', `${s.baseUrl}/userinfo`]);
