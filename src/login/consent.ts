@@ -37,7 +37,9 @@ export function consentRoutes(router: Router, env: Env, engine: Engine) {
     if (lc.interaction.prompt?.name !== 'consent' || !lc.interaction.session?.accountId) return errorPage(ctx, lc.brand, 'There is nothing to approve.');
     if (lc.client.data.is_first_party !== false) return approve(ctx, engine, lc);
     const r = requested(lc.interaction);
-    const scopes = [...r.oidc, ...Object.values(r.resources).flat()];
+    const missing = [...r.oidc, ...Object.values(r.resources).flat()];
+    // prompt=consent with everything already granted: show what the request asks for.
+    const scopes = missing.length ? missing : String(lc.interaction.params.scope ?? '').split(' ').filter(Boolean);
     const user = await env.store.getUser(lc.interaction.session.accountId);
     page(ctx, {
       title: 'Authorize application', brand: lc.brand,

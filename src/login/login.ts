@@ -3,23 +3,26 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { readParams } from '../lib/body.ts';
-import { verifyPassword } from '../tenant/users.ts';
+import { userByLogin, verifyPassword } from '../tenant/users.ts';
 import { recordLogin } from '../oidc/account.ts';
 import { checkCsrf, csrfToken, page } from './html.ts';
 import { csrfSecret, dbConnections, errorPage, finish, loadInteraction, type LoginContext } from './interaction.ts';
 import { loginForm } from './pages.ts';
 
-// /u/login: email and password against the application's database connection.
+// /u/login: email (or, where the connection requires one, username) and
+// password against the application's database connection.
 
 const WRONG = 'Wrong email or password';
 
-function renderLogin(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email?: string; error?: string; status?: number } = {}) {
+async function renderLogin(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email?: string; error?: string; status?: number } = {}) {
   const q = (extra: Record<string, string>) => new URLSearchParams({ state: lc.uid, ...extra }).toString();
   const p = lc.interaction.params;
+  const [conn] = await dbConnections(env, lc.client.id, p.connection);
   page(ctx, {
     title: 'Welcome', brand: lc.brand, status: opts.status,
     body: loginForm({
       state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: opts.email ?? p.login_hint, error: opts.error,
+      withUsername: Boolean(conn?.data.options?.requires_username),
       appName: lc.client.data.name ?? 'the application',
       resetUrl: `/u/reset-password/request?${new URLSearchParams({ state: lc.uid, client_id: lc.client.id, ...(p.connection ? { connection: p.connection } : {}) })}`,
       signupUrl: `/u/signup?${q({})}`,
@@ -30,7 +33,7 @@ function renderLogin(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email
 export function loginRoutes(router: Router, env: Env, engine: Engine) {
   router.get('/u/login', async (ctx) => {
     const lc = await loadInteraction(ctx, engine, ctx.query.state);
-    if (lc) renderLogin(ctx, env, lc);
+    if (lc) await renderLogin(ctx, env, lc);
   });
 
   router.post('/u/login', async (ctx) => {
@@ -43,8 +46,9 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
     if (!email || !password) return renderLogin(ctx, env, lc, { email, error: 'Please enter your email address and password.', status: 400 });
     const [conn] = await dbConnections(env, lc.client.id, lc.interaction.params.connection);
     if (!conn) return renderLogin(ctx, env, lc, { email, error: 'No database connection is enabled for this application.', status: 400 });
-    const user = await env.store.userByConnectionEmail(conn.data.name, email);
-    if (!(await verifyPassword(user, password)) || !user) return renderLogin(ctx, env, lc, { email, error: WRONG, status: 401 });
+    const user = await userByLogin(env, conn, email);
+    const wrong = conn.data.options?.requires_username ? 'Wrong username or password' : WRONG;
+    if (!(await verifyPassword(user, password)) || !user) return renderLogin(ctx, env, lc, { email, error: wrong, status: 401 });
     if (user.blocked) return renderLogin(ctx, env, lc, { email, error: 'Your account has been blocked. Please contact the administrator.', status: 401 });
     await recordLogin(env, user, ctx.ip);
     await finish(ctx, lc.interaction, { login: { accountId: user.user_id, remember: true } });

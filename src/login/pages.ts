@@ -3,15 +3,16 @@ import { csrfField, esc } from './html.ts';
 // The forms of Universal Login. Plain HTML: labels tied to inputs, the first
 // field autofocused, one submit button, errors announced with role=alert.
 
-const alert = (message?: string) => (message ? `<p class="error" role="alert" id="form-error">${esc(message)}</p>` : '');
+const multiline = (text: string) => esc(text).replace(/\n/g, '<br>');
+const alert = (message?: string) => (message ? `<p class="error" role="alert" id="form-error">${multiline(message)}</p>` : '');
 
-export function loginForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; resetUrl: string; signupUrl?: string }) {
+export function loginForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; resetUrl: string; signupUrl?: string; withUsername?: boolean }) {
   return `<p>Log in to continue to ${esc(o.appName)}.</p>
 ${alert(o.error)}
 <form method="post" action="/u/login" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
-<label for="username">Email address</label>
-<input id="username" name="username" type="email" autocomplete="username" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+<label for="username">${o.withUsername ? 'Username or email address' : 'Email address'}</label>
+<input id="username" name="username" type="${o.withUsername ? 'text' : 'email'}" autocomplete="username" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
 <label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" name="action" value="default">Continue</button>
@@ -20,16 +21,19 @@ ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 ${o.signupUrl ? `<p>Don't have an account? <a href="${esc(o.signupUrl)}">Sign up</a></p>` : ''}`;
 }
 
-export function signupForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; loginUrl: string; policy?: string }) {
+/** `username` set (even empty) when the connection requires one. */
+export function signupForm(o: { state: string; csrf: string; email?: string; username?: string; error?: string; appName: string; loginUrl: string; policy?: string }) {
   return `<p>Sign up to continue to ${esc(o.appName)}.</p>
 ${alert(o.error)}
 <form method="post" action="/u/signup" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 <label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="email" required autofocus value="${esc(o.email ?? '')}">
-<label for="password">Password</label>
+<input id="email" name="email" type="email" autocomplete="email" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+${o.username !== undefined ? `<label for="signup-username">Username</label>
+<input id="signup-username" name="username" type="text" autocomplete="username" required value="${esc(o.username)}">
+` : ''}<label for="password">Password</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required${o.policy ? ' aria-describedby="password-policy"' : ''}>
-${o.policy ? `<p id="password-policy">${esc(o.policy)}</p>` : ''}
+${o.policy ? `<p id="password-policy">${multiline(o.policy)}</p>` : ''}
 <button type="submit" name="action" value="default">Continue</button>
 </form>
 <p>Already have an account? <a href="${esc(o.loginUrl)}">Log in</a></p>`;

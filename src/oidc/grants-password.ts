@@ -1,6 +1,6 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
-import { verifyPassword } from '../tenant/users.ts';
+import { userByLogin, verifyPassword } from '../tenant/users.ts';
 import { OIDC_SCOPES, recordLogin } from './account.ts';
 import type { ResourceServerCache } from './resource-servers.ts';
 import type { TenantSettingsCache } from './settings.ts';
@@ -21,11 +21,6 @@ class Auth0GrantError extends errors.CustomOIDCProviderError {
 }
 const wrongCredentials = () => new Auth0GrantError(403, 'invalid_grant', 'Wrong email or password.');
 
-async function findUser(env: Env, connection: string, username: string) {
-  const byEmail = await env.store.userByConnectionEmail(connection, username);
-  if (byEmail) return byEmail;
-  return env.store.usersQuery().selectAll().where('connection', '=', connection).where('username', '=', username).executeTakeFirst();
-}
 
 export interface PasswordGrantDeps {
   env: Env; apis: ResourceServerCache; settings: TenantSettingsCache;
@@ -46,7 +41,7 @@ export function registerPasswordGrants(provider: Provider, { env, apis, settings
     if (!(conn.data.enabled_clients ?? []).includes(client.clientId)) {
       throw new Auth0GrantError(403, 'unauthorized_client', 'The connection is not enabled for this client.');
     }
-    const user = await findUser(env, conn.data.name, String(params.username));
+    const user = await userByLogin(env, conn, String(params.username));
     if (!(await verifyPassword(user, String(params.password))) || !user) throw wrongCredentials();
     if (user.blocked) throw new Auth0GrantError(401, 'unauthorized', 'user is blocked');
     await recordLogin(env, user, ctx.get('auth0-forwarded-for') || ctx.ip);

@@ -110,6 +110,16 @@ export async function createUser(env: Env, input: NewUser): Promise<UserRow> {
   return { ...row, tenant_id: env.store.tenantId };
 }
 
+/**
+ * The user a login identifier names in a database connection: the email, or
+ * the username when the connection requires usernames (as Auth0 allows).
+ */
+export async function userByLogin(env: Env, conn: { data: any }, identifier: string): Promise<UserRow | undefined> {
+  const byEmail = await env.store.userByConnectionEmail(conn.data.name, identifier);
+  if (byEmail || !conn.data.options?.requires_username) return byEmail;
+  return env.store.usersQuery().selectAll().where('connection', '=', conn.data.name).where('username', '=', identifier).executeTakeFirst();
+}
+
 export async function loadUser(env: Env, userId: string) {
   const row = await env.store.getUser(userId);
   if (!row) throw notFound('The user does not exist.', 'inexistent_user');
