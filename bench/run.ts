@@ -42,10 +42,17 @@ const load = () => loadavg()[0].toFixed(1);
 const loadAtStart = load();
 if (Number(loadAtStart) > cores) note(`the machine is busy (1-minute load ${loadAtStart} on ${cores} cores): rates will read low; CPU-per-request figures are steadier`);
 
+/** An error's first line, with its cause (fetch hides the socket error there). */
+function describe(e: unknown): string {
+  const err = e as Error & { cause?: Error & { code?: string } };
+  const cause = err.cause ? ` (${err.cause.code ?? ''} ${err.cause.message ?? ''})` : '';
+  return `${String(err.message).split('\n')[0].slice(0, 300)}${cause}`;
+}
+
 /** Runs one module; a crash is reported as an error row, never hidden and never fatal to the run. */
 async function guarded(section: string, name: string, fn: () => Promise<unknown>) {
   try { await fn(); } catch (e) {
-    record({ section, metric: name, value: `ERROR: ${(e as Error).message.split('\n')[0].slice(0, 300)}` });
+    record({ section, metric: name, value: `ERROR: ${describe(e)}` });
   }
 }
 
@@ -103,7 +110,7 @@ if (wants('search') || wants('role-users')) {
         }
       } finally { await db.close(); }
     } catch (e) {
-      record({ section: 'search', metric: backend, value: `ERROR: ${(e as Error).message.split('\n')[0]}` });
+      record({ section: 'search', metric: backend, value: `ERROR: ${describe(e)}` });
     } finally {
       await s?.stop();
       await drop?.();

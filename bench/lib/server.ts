@@ -3,6 +3,7 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import pg from 'pg';
+import { fetchRetry } from './http.ts';
 
 // The real server as a child process, exactly as an operator starts it, on a
 // free loopback port with a data dir of its own under bench/.data/<run>.
@@ -62,17 +63,21 @@ export async function startServer(name: string, opts: { databaseUrl?: string; wo
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   if (existsSync(join(CA_DIR, 'tls'))) cpSync(join(CA_DIR, 'tls'), join(dataDir, 'tls'), { recursive: true });
-  const args = [join(ROOT, 'bin', 'postern.mjs'), 'start', '--workers', opts.workers ?? 'auto', '--port', String(port),
+  // BENCH_PROFILE=1: V8 CPU profiles of the primary and each worker (open them in Chrome DevTools).
+  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(DATA_ROOT, 'profiles', name)}`] : [];
+  const args = [...profile, join(ROOT, 'bin', 'postern.mjs'), 'start', '--workers', opts.workers ?? 'auto', '--port', String(port),
     '--data-dir', dataDir, '--rate-limit', '100000000', '--log-level', 'warn'];
   if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
   const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
+  let stopping = false;
   child.stdout!.on('data', (d) => { out += d; });
   child.stderr!.on('data', (d) => {
     const s = String(d);
     out += s;
     // Warnings are the only log level on; surface real ones, not the runtime notice.
-    for (const line of s.split('\n')) if (line.trim() && !/Unsupported runtime/.test(line)) process.stderr.write(`  [server ${name}] ${line}\n`);
+    // (Once we stop it, cluster workers racing the primary's exit can print EPIPE traces: not a bench result.)
+    if (!stopping) for (const line of s.split('\n')) if (line.trim() && !/Unsupported runtime|already parsed request body/.test(line)) process.stderr.write(`  [server ${name}] ${line}\n`);
   });
   await new Promise<void>((res, rej) => {
     const timer = setTimeout(() => rej(new Error(`server ${name} did not start in 60 s:\n${out}`)), 60_000);
@@ -86,7 +91,7 @@ export async function startServer(name: string, opts: { databaseUrl?: string; wo
   const s: BenchServer = {
     name, port, baseUrl, dataDir, databaseUrl: opts.databaseUrl, info, ca, child,
     async token() {
-      const r = await fetch(`${baseUrl}/oauth/token`, {
+      const r = await fetchRetry(`${baseUrl}/oauth/token`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ grant_type: 'client_credentials', client_id: info.client_id, client_secret: info.client_secret, audience: info.audience }),
       });
@@ -95,7 +100,7 @@ export async function startServer(name: string, opts: { databaseUrl?: string; wo
       return j.access_token;
     },
     async api(method, path, body, token) {
-      const r = await fetch(`${baseUrl}/api/v2${path}`, {
+      const r = await fetchRetry(`${baseUrl}/api/v2${path}`, {
         method,
         headers: { authorization: `Bearer ${token ?? await s.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -115,6 +120,7 @@ export async function startServer(name: string, opts: { databaseUrl?: string; wo
     },
     async stop() {
       if (child.exitCode !== null) return;
+      stopping = true;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
       const t = setTimeout(() => { for (const p of childrenOf(child.pid!)) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } child.kill('SIGKILL'); }, 10_000);
