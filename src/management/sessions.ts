@@ -4,6 +4,7 @@ import type { Env } from '../tenant/env.ts';
 import { loadUser } from '../tenant/users.ts';
 import { tenantSettings } from './tenant-settings.ts';
 import { listPayloadsByUid, live } from './payload-list.ts';
+import { sessionExpired, type SessionLimits } from '../oidc/session-limits.ts';
 import { reply, route, type Route } from './router.ts';
 
 // Login sessions are the engine's Session payloads. Their public id is the
@@ -20,7 +21,7 @@ export async function sessionJson(env: Env, row: OidcPayloadRow) {
   const idle = Number(settings.idle_session_lifetime ?? 72) * 3600;
   // The engine re-saves a session with a fresh idle expiry on each use, so the
   // last interaction is that expiry minus the idle timeout.
-  const lastSeen = row.expires_at ? Math.min(Date.now() / 1000, Math.max(p.iat ?? 0, row.expires_at - idle)) : p.iat;
+  const lastSeen = p.seen ?? (row.expires_at ? Math.min(Date.now() / 1000, Math.max(p.iat ?? 0, row.expires_at - idle)) : p.iat);
   return {
     id: p.uid,
     user_id: p.accountId ?? row.account_id,
@@ -36,9 +37,12 @@ export async function sessionJson(env: Env, row: OidcPayloadRow) {
   };
 }
 
+/** Live by the stored expiry and by the tenant's current session limits. */
+const current = (row: OidcPayloadRow, limits: SessionLimits) => live(row) && !sessionExpired(JSON.parse(row.payload), limits);
+
 async function findSession(env: Env, id: string) {
   const row = await env.store.findPayload(MODEL, 'uid', id);
-  return row && live(row) ? row : undefined;
+  return row && current(row, await tenantSettings(env)) ? row : undefined;
 }
 
 export const sessionRoutes: Route[] = [
@@ -54,7 +58,8 @@ export const sessionRoutes: Route[] = [
   }),
   route('GET', '/users/{user_id}/sessions', async ({ env, params, query }) => {
     await loadUser(env, params.user_id);
-    const rows = await env.store.listPayloads(MODEL, { account_id: params.user_id });
+    const limits = await tenantSettings(env);
+    const rows = (await env.store.listPayloads(MODEL, { account_id: params.user_id })).filter((r) => current(r, limits));
     return listPayloadsByUid(query, rows, 'sessions', (r) => sessionJson(env, r));
   }),
   route('DELETE', '/users/{user_id}/sessions', async ({ env, params }) => {

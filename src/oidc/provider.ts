@@ -15,8 +15,11 @@ import { interactionUrl, loadExistingGrantFor, restoreOfflineAccess } from './in
 import { installRedirectUriRule } from './redirect-uri.ts';
 import { issueRefreshTokenFor, refreshTokenTTL, rotateRefreshToken, withAuth0Consumption } from './refresh.ts';
 import { TenantSettingsCache } from './settings.ts';
+import { withSessionLimits } from './session-limits.ts';
 import { jwtUserinfo } from './userinfo.ts';
 import { webMessage } from './web-message.ts';
+import { ORG_CLAIMS, organizationInteractionUrl, organizationParam, organizationPolicy, organizationTokenClaims, persistGrantOrganization, withOrganizationClaims } from './organization.ts';
+import { grantServesOrganization, organizationGrant } from './organization-grant.ts';
 import { logoutSource, postLogoutSuccessSource } from './logout-pages.ts';
 import { revokeParams } from './revoke-endpoint.ts';
 
@@ -67,8 +70,8 @@ export function buildProvider(deps: EngineDeps): Provider {
     const c = await clients.get(id);
     return c ? clientMetadata(c) as any : undefined;
   });
-  const Adapter = withAuth0Consumption(Base, env, clients);
-  const findAccount = findAccountFor(env);
+  const Adapter = withSessionLimits(withAuth0Consumption(Base, env, clients), () => settings.value);
+  const findAccount = withOrganizationClaims(findAccountFor(env));
 
   const resourceInfo = async (ctx: any, indicator: string, client: any) => {
     const api = await apis.get(indicator);
@@ -98,11 +101,11 @@ export function buildProvider(deps: EngineDeps): Provider {
     clientDefaults: { id_token_signed_response_alg: 'RS256', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' },
     responseTypes: ['code', 'id_token', 'id_token token', 'none'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'address', 'phone'],
-    claims: { ...CLAIMS_BY_SCOPE, acr: null, sid: null, auth_time: null, iss: null } as any,
+    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE.openid, ...ORG_CLAIMS], acr: null, sid: null, auth_time: null, iss: null } as any,
     conformIdTokenClaims: false,
     extraParams: {
       audience: restoreOfflineAccess as any,
-      connection: null, screen_hint: null, auth0Client: null, organization: null, invitation: null, access_type: null, federated: null,
+      connection: null, screen_hint: null, auth0Client: null, organization: organizationParam(env, clients), invitation: null, access_type: null, federated: null,
     } as any,
     extraClientMetadata: { properties: ['callbacks', 'allowed_logout_urls', 'web_origins', 'allowed_origins', 'is_first_party', 'refresh_token', 'jwt_configuration'] },
     cookies: {
@@ -110,8 +113,9 @@ export function buildProvider(deps: EngineDeps): Provider {
       long: { ...secure, sameSite: 'none' },
       short: { ...secure, sameSite: 'lax' },
     } as any,
-    interactions: { url: interactionUrl },
-    loadExistingGrant: loadExistingGrantFor(clients),
+    interactions: { url: organizationInteractionUrl(env, interactionUrl), policy: organizationPolicy(clients) },
+    loadExistingGrant: organizationGrant(env, apis, loadExistingGrantFor(clients, grantServesOrganization)),
+    extraTokenClaims: organizationTokenClaims,
     clientBasedCORS,
     issueRefreshToken: issueRefreshTokenFor(apis),
     rotateRefreshToken,
@@ -162,8 +166,14 @@ export function buildProvider(deps: EngineDeps): Provider {
   const provider = new Provider(env.issuer, config);
   if (env.config.http) provider.proxy = true;
   relaxImplicitLocalhost(provider);
+  persistGrantOrganization(provider);
   // Auth0 puts the session id into every ID token.
   (provider as any).Client.prototype.includeSid = () => true;
+  // ...and it is the session's own id, the one the Management API shows
+  // (Session.uid), not the engine's random per-application value.
+  (provider as any).Session.prototype.ensureClientContainer = function (this: any, clientId: string) {
+    if (!this.sidFor(clientId)) this.sidFor(clientId, this.uid);
+  };
   installRedirectUriRule(provider, (c) => c.callbacks ?? c.redirectUris ?? [], (c) => c.allowed_logout_urls ?? []);
   provider.registerResponseMode('web_message', webMessage);
   registerPasswordGrants(provider, { env, apis, settings, resourceInfo, findAccount });
