@@ -8,6 +8,7 @@ import { logoutRoutes } from './logout.ts';
 import { resetPasswordRoutes } from './reset-password.ts';
 import { verifyEmailRoutes } from './verify-email.ts';
 import { dbConnectionRoutes } from './dbconnections.ts';
+import { organizationRoutes } from './organization.ts';
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
@@ -19,6 +20,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   loginRoutes(router, env, engine);
   signupRoutes(router, env, engine);
   consentRoutes(router, env, engine);
+  organizationRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);

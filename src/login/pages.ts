@@ -22,17 +22,17 @@ ${o.signupUrl ? `<p>Don't have an account? <a href="${esc(o.signupUrl)}">Sign up
 }
 
 /** `username` set (even empty) when the connection requires one. */
-export function signupForm(o: { state: string; csrf: string; email?: string; username?: string; error?: string; appName: string; loginUrl: string; policy?: string }) {
+export function signupForm(o: { state: string; csrf: string; email?: string; emailFixed?: boolean; username?: string; error?: string; appName: string; loginUrl: string; policy?: string }) {
   return `<p>Sign up to continue to ${esc(o.appName)}.</p>
 ${alert(o.error)}
 <form method="post" action="/u/signup" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 <label for="email">Email address</label>
-<input id="email" name="email" type="email" autocomplete="email" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+<input id="email" name="email" type="email" autocomplete="email" required${o.emailFixed ? ' readonly' : ' autofocus'} value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
 ${o.username !== undefined ? `<label for="signup-username">Username</label>
 <input id="signup-username" name="username" type="text" autocomplete="username" required value="${esc(o.username)}">
 ` : ''}<label for="password">Password</label>
-<input id="password" name="password" type="password" autocomplete="new-password" required${o.policy ? ' aria-describedby="password-policy"' : ''}>
+<input id="password" name="password" type="password" autocomplete="new-password" required${o.emailFixed ? ' autofocus' : ''}${o.policy ? ' aria-describedby="password-policy"' : ''}>
 ${o.policy ? `<p id="password-policy">${multiline(o.policy)}</p>` : ''}
 <button type="submit" name="action" value="default">Continue</button>
 </form>

@@ -10,16 +10,18 @@ import { recordLogin } from '../oidc/account.ts';
 import { checkCsrf, csrfToken, page } from './html.ts';
 import { csrfSecret, dbConnections, errorPage, finish, loadInteraction, type LoginContext } from './interaction.ts';
 import { signupForm } from './pages.ts';
+import { invitedEmail } from './invitation.ts';
 
 // /u/signup: a new database user under the connection's password policy
 // (createUser enforces it), then logged in straight away as Auth0 does.
 
 async function renderSignup(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email?: string; username?: string; error?: string; status?: number } = {}) {
   const [conn] = await dbConnections(env, lc.client.id, lc.interaction.params.connection);
+  const invited = await invitedEmail(env, lc.interaction);
   page(ctx, {
     title: 'Create your account', brand: lc.brand, status: opts.status,
     body: signupForm({
-      state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: opts.email ?? lc.interaction.params.login_hint, error: opts.error,
+      state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: invited ?? opts.email ?? lc.interaction.params.login_hint, emailFixed: Boolean(invited), error: opts.error,
       appName: lc.client.data.name ?? 'the application', loginUrl: `/u/login?${new URLSearchParams({ state: lc.uid })}`,
       policy: conn ? `Your password must have:\n${checkPassword(conn.data.options, { password: '' }).policy}` : undefined,
       username: conn?.data.options?.requires_username ? opts.username ?? '' : undefined,
@@ -50,6 +52,8 @@ export function signupRoutes(router: Router, env: Env, engine: Engine) {
     const username = typeof body.username === 'string' && body.username.trim() ? body.username.trim() : undefined;
     const password = typeof body.password === 'string' ? body.password : '';
     if (!/^[^\s@]+@[^\s@]+$/.test(email) || !password) return renderSignup(ctx, env, lc, { email, username, error: 'Please enter a valid email address and a password.', status: 400 });
+    const invited = await invitedEmail(env, lc.interaction);
+    if (invited && invited.toLowerCase() !== email.toLowerCase()) return renderSignup(ctx, env, lc, { username, error: 'Please sign up with the email address the invitation was sent to.', status: 400 });
     const [conn] = await dbConnections(env, lc.client.id, lc.interaction.params.connection);
     if (!conn || conn.data.options?.disable_signup) return renderSignup(ctx, env, lc, { email, username, error: 'Sign up is not available for this application.', status: 400 });
     let user;

@@ -6,6 +6,7 @@ import { loadOrg } from './organizations.ts';
 import { listResponse } from './pagination.ts';
 import { loadRoles } from './roles.ts';
 import { route, type Route } from './router.ts';
+import { sendInvitationMail } from '../login/invitation-mail.ts';
 
 const DEFAULT_TTL = 7 * 24 * 3600;
 const invitationJson = (doc: { id: string; data: any }) => ({ id: doc.id, ...doc.data });
@@ -69,6 +70,7 @@ export const invitationRoutes: Route[] = [
       ticket_id: ticket,
     };
     await env.store.invitations.insert(id, data, { org_id: org.id });
+    if (body.send_invitation_email !== false) await sendInvitationMail(env, org.data, client.data.name || client.id, data);
     return invitationJson({ id, data });
   }),
   route('GET', '/organizations/{id}/invitations/{invitation_id}', async ({ env, params, query }) => {

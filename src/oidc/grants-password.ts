@@ -2,6 +2,7 @@ import Provider, { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
 import { OIDC_SCOPES, recordLogin } from './account.ts';
+import { grantableApiScopes } from '../tenant/rbac.ts';
 import type { ResourceServerCache } from './resource-servers.ts';
 import type { TenantSettingsCache } from './settings.ts';
 
@@ -57,7 +58,9 @@ export function registerPasswordGrants(provider: Provider, { env, apis, settings
       api = await apis.get(String(audience));
       if (!api) throw new Auth0GrantError(403, 'access_denied', `Service not enabled within domain: ${audience}`);
       resourceServer = new ResourceServer(String(audience), await resourceInfo(ctx, String(audience), client));
-      grant.addResourceScope(String(audience), [...requested].filter((s) => resourceServer.scopes.has(s)).join(' '));
+      // enforce_policies: only held permissions, so the response's scope matches the JWT's.
+      const apiScopes = [...requested].filter((s) => resourceServer.scopes.has(s));
+      grant.addResourceScope(String(audience), (await grantableApiScopes(env, api, user.user_id, apiScopes)).join(' '));
     }
     await grant.save();
     ctx.oidc.entity('Grant', grant);

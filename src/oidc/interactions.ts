@@ -26,13 +26,16 @@ export function requestedScopes(ctx: any) {
  * grant simply grows to cover what each request asks for. Third-party
  * applications keep what the person approved on the consent page.
  */
-export function loadExistingGrantFor(clients: ClientCache) {
+export function loadExistingGrantFor(clients: ClientCache, reusable: (ctx: any, grant: any) => boolean = () => true) {
   return async (ctx: any) => {
     const { Grant } = ctx.oidc.provider;
     const clientId = ctx.oidc.client.clientId;
-    const grantId = ctx.oidc.result?.consent?.grantId || ctx.oidc.session.grantIdFor(clientId);
+    const consented = ctx.oidc.result?.consent?.grantId;
+    const grantId = consented || ctx.oidc.session.grantIdFor(clientId);
     let grant = grantId ? await Grant.find(grantId) : undefined;
     if (grant && grant.accountId !== ctx.oidc.session.accountId) grant = undefined;
+    // An earlier authorization's grant may not fit this one (another organization).
+    if (grant && !consented && !reusable(ctx, grant)) grant = undefined;
     const cached = await clients.get(clientId);
     if (cached?.data.is_first_party === false) return grant;
     grant ??= new Grant({ clientId, accountId: ctx.oidc.session.accountId });

@@ -29,11 +29,14 @@ export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServ
 async function customizeJwt(deps: EngineDeps, _ctx: KoaContextWithOIDC, token: any, jwt: { header?: any; payload: any }) {
   const p = jwt.payload;
   const clientId = p.client_id;
-  delete p.client_id;
-  delete p.jti;
-  p.azp = clientId;
   const api = token.resourceServer ? await deps.apis.get(token.resourceServer.audience) : undefined;
-  if (api?.data.token_dialect !== 'rfc9068_profile' && api?.data.token_dialect !== 'rfc9068_profile_authz') jwt.header = { typ: 'JWT' };
+  // The RFC 9068 profile keeps client_id and jti (and typ at+jwt); Auth0's own profile names the client azp.
+  if (api?.data.token_dialect !== 'rfc9068_profile' && api?.data.token_dialect !== 'rfc9068_profile_authz') {
+    delete p.client_id;
+    delete p.jti;
+    p.azp = clientId;
+    jwt.header = { typ: 'JWT' };
+  }
   if (token.kind === 'ClientCredentials') {
     p.sub = `${clientId}@clients`;
     p.gty = 'client-credentials';
