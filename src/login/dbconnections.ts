@@ -5,6 +5,7 @@ import { readParams } from '../lib/body.ts';
 import type { Env } from '../tenant/env.ts';
 import { createUser } from '../tenant/users.ts';
 import { requestPasswordReset, sendVerificationEmail } from './account-mail.ts';
+import { allowOrigin, dbConnectionsPreflight } from './dbconnections-cors.ts';
 
 // The Authentication API's database-connection endpoints as the SDKs call
 // them (JSON or form bodies), with Auth0's legacy error shape
@@ -39,6 +40,9 @@ async function guarded(ctx: Koa.Context, env: Env, fn: (body: Record<string, any
   try {
     let body: Record<string, any>;
     try { body = await readParams(ctx); } catch (e) { throw e instanceof ApiError ? bad('invalid_request', e.message) : e; }
+    if (!(await allowOrigin(ctx, env, body.client_id))) {
+      throw new LegacyError({ name: 'ForbiddenError', code: 'access_denied', description: `Origin ${ctx.get('Origin')} is not allowed for this client.`, statusCode: 403 });
+    }
     await fn(body);
   } catch (e) {
     const err = e instanceof ApiError ? legacyFromApi(e) : e;
@@ -78,6 +82,7 @@ async function signupTarget(env: Env, clientId: string | undefined, connection: 
 }
 
 export function dbConnectionRoutes(router: Router, env: Env) {
+  router.options('/dbconnections/:operation', dbConnectionsPreflight);
   router.post('/dbconnections/signup', (ctx) => guarded(ctx, env, async (body) => {
     const conn = await signupTarget(env, optionalString(body, 'client_id'), optionalString(body, 'connection'));
     const email = optionalString(body, 'email')?.trim();

@@ -2,24 +2,26 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import { AUTH0_PATHS } from './paths.ts';
 
-/** Auth0's discovery document; endpoint paths are the ones the engine serves. */
+/**
+ * Auth0's discovery document, limited to what this server answers: no device,
+ * registration or MFA endpoints (not served), and the response types and modes
+ * the engine accepts (Auth0's list has hybrid types the engine refuses), plus
+ * web_message, which Auth0 supports without listing it.
+ */
 export function discovery(env: Env): Koa.Middleware {
   const base = env.issuer.replace(/\/$/, '');
   const doc = {
     issuer: env.issuer,
     authorization_endpoint: base + AUTH0_PATHS.authorization,
     token_endpoint: base + AUTH0_PATHS.token,
-    device_authorization_endpoint: base + AUTH0_PATHS.device_authorization,
     userinfo_endpoint: base + AUTH0_PATHS.userinfo,
-    mfa_challenge_endpoint: `${base}/mfa/challenge`,
     jwks_uri: base + AUTH0_PATHS.jwks,
-    registration_endpoint: base + AUTH0_PATHS.registration,
     revocation_endpoint: base + AUTH0_PATHS.revocation,
     end_session_endpoint: base + AUTH0_PATHS.end_session,
     scopes_supported: ['openid', 'profile', 'offline_access', 'name', 'given_name', 'family_name', 'nickname', 'email', 'email_verified', 'picture', 'created_at', 'identities', 'phone', 'address'],
-    response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token', 'token id_token', 'code token id_token'],
+    response_types_supported: ['code', 'id_token', 'token id_token'],
     code_challenge_methods_supported: ['S256'],
-    response_modes_supported: ['query', 'fragment', 'form_post'],
+    response_modes_supported: ['query', 'fragment', 'form_post', 'web_message'],
     subject_types_supported: ['public'],
     id_token_signing_alg_values_supported: ['HS256', 'RS256'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', 'none'],
