@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { Jar, createApp, createUser, go } from './helpers/login-flow.ts';
+import { Jar, createApp, createUser, go, scriptedLogin } from './helpers/login-flow.ts';
 
 // The discovery document against what the server really answers, and CORS on
 // /dbconnections/* for the application's allowed origins (auth0.js in a browser).
@@ -127,4 +127,40 @@ test('/dbconnections/*: preflight answered, allowed origins get CORS headers, ot
   const server = await post('signup', undefined, signup('server@example.com'));
   assert.equal(server.status, 200);
   assert.equal(server.headers.get('access-control-allow-origin'), null);
+});
+
+test('/oauth/token, /userinfo and /oauth/revoke: CORS for allowed origins (Auth0-Client header included), refused for others', async () => {
+  for (const path of ['/oauth/token', '/userinfo', '/oauth/revoke']) {
+    const pre = await fetch(`${s.baseUrl}${path}`, { method: 'OPTIONS', headers: { origin: WEB_ORIGIN, 'access-control-request-method': path === '/userinfo' ? 'GET' : 'POST', 'access-control-request-headers': 'auth0-client,content-type,authorization' } });
+    assert.equal(pre.status, 204, path);
+    assert.equal(pre.headers.get('access-control-allow-origin'), WEB_ORIGIN, path);
+    assert.match(pre.headers.get('access-control-allow-headers')!, /auth0-client/i, path);
+  }
+  const verifier = randomBytes(32).toString('base64url');
+  const { url } = await scriptedLogin(s, authorize({ response_type: 'code', scope: 'openid offline_access', code_challenge: createHash('sha256').update(verifier).digest('base64url'), code_challenge_method: 'S256' }), 'hana@example.com', 'Hana-pw-123!');
+  const code = new URL(url).searchParams.get('code')!;
+  assert.ok(code, url);
+  const tokenReq = (origin: string, body: Record<string, string>) => fetch(`${s.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json', origin, 'auth0-client': 'eyJuYW1lIjoic3BhIn0' }, body: JSON.stringify(body) });
+  const evil = await tokenReq('https://evil.example', { grant_type: 'authorization_code', client_id: spa.client_id, code, code_verifier: verifier, redirect_uri: CB });
+  assert.equal(evil.status, 400);
+  assert.equal(evil.headers.get('access-control-allow-origin'), null);
+  const t = await tokenReq(WEB_ORIGIN, { grant_type: 'authorization_code', client_id: spa.client_id, code, code_verifier: verifier, redirect_uri: CB });
+  const tokens = await t.json() as any;
+  assert.equal(t.status, 200, JSON.stringify(tokens));
+  assert.equal(t.headers.get('access-control-allow-origin'), WEB_ORIGIN);
+  const info = await fetch(`${s.baseUrl}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}`, origin: ALLOWED_ORIGIN } });
+  assert.equal(info.status, 200);
+  assert.equal(info.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+  const refreshed = await tokenReq(ALLOWED_ORIGIN, { grant_type: 'refresh_token', client_id: spa.client_id, refresh_token: tokens.refresh_token });
+  assert.equal(refreshed.status, 200);
+  assert.equal(refreshed.headers.get('access-control-allow-origin'), ALLOWED_ORIGIN);
+  const rt = (await refreshed.json() as any).refresh_token ?? tokens.refresh_token;
+  const revokeReq = (origin: string) => fetch(`${s.baseUrl}/oauth/revoke`, { method: 'POST', headers: { 'content-type': 'application/json', origin }, body: JSON.stringify({ client_id: spa.client_id, token: rt }) });
+  const badRevoke = await revokeReq('https://evil.example');
+  assert.equal(badRevoke.status, 400);
+  assert.equal(badRevoke.headers.get('access-control-allow-origin'), null);
+  const revoked = await revokeReq(WEB_ORIGIN);
+  assert.equal(revoked.status, 200);
+  assert.equal(revoked.headers.get('access-control-allow-origin'), WEB_ORIGIN);
+  assert.equal((await tokenReq(WEB_ORIGIN, { grant_type: 'refresh_token', client_id: spa.client_id, refresh_token: rt })).status, 403, 'revoked');
 });
