@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { assertError } from './helpers/assert.ts';
 
 // Clients, resource servers and client grants through the official SDK, with
 // plain fetch for the negative cases the SDK would not send.
@@ -14,16 +15,6 @@ before(async () => {
 });
 after(async () => { await s?.close(); });
 
-function assertError(r: { status: number; body: any }, status: number, message?: RegExp | string, errorCode?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.statusCode, status);
-  assert.equal(typeof r.body.error, 'string');
-  assert.equal(typeof r.body.message, 'string');
-  assert.equal(typeof r.body.errorCode, 'string', `errorCode in ${JSON.stringify(r.body)}`);
-  if (typeof message === 'string') assert.equal(r.body.message, message);
-  else if (message) assert.match(r.body.message, message);
-  if (errorCode) assert.equal(r.body.errorCode, errorCode);
-}
 
 async function ccToken(clientId: string, clientSecret: string, audience: string) {
   const r = await fetch(`${s.baseUrl}/oauth/token`, {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { ManagementClient } from 'auth0';
 import { decodeProtectedHeader } from 'jose';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { assertError } from './helpers/assert.ts';
 
 // Tenant settings, signing keys (rotate, revoke, and what a revoked key means
 // for tokens it signed), and the per-client rate limiter.
@@ -15,16 +16,6 @@ before(async () => {
 });
 after(async () => { await s?.close(); });
 
-function assertError(r: { status: number; body: any }, status: number, message?: RegExp | string, errorCode?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.statusCode, status);
-  assert.equal(typeof r.body.error, 'string');
-  assert.equal(typeof r.body.message, 'string');
-  assert.equal(typeof r.body.errorCode, 'string', `errorCode in ${JSON.stringify(r.body)}`);
-  if (typeof message === 'string') assert.equal(r.body.message, message);
-  else if (message) assert.match(r.body.message, message);
-  if (errorCode) assert.equal(r.body.errorCode, errorCode);
-}
 
 test('tenant settings: get, patch (nested objects merge), validation', async () => {
   const t: any = await mc.tenants.settings.get();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { assertError } from './helpers/assert.ts';
 
 // Connections and users: the SDK for what it covers, fetch for the query
 // shapes and the negative cases.
@@ -15,16 +16,6 @@ before(async () => {
 });
 after(async () => { await s?.close(); });
 
-function assertError(r: { status: number; body: any }, status: number, message?: RegExp | string, errorCode?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.equal(r.body.statusCode, status);
-  assert.equal(typeof r.body.error, 'string');
-  assert.equal(typeof r.body.message, 'string');
-  assert.equal(typeof r.body.errorCode, 'string', `errorCode in ${JSON.stringify(r.body)}`);
-  if (typeof message === 'string') assert.equal(r.body.message, message);
-  else if (message) assert.match(r.body.message, message);
-  if (errorCode) assert.equal(r.body.errorCode, errorCode);
-}
 const PW = 'Corr3ct-Horse-Battery';
 const enc = encodeURIComponent;
 

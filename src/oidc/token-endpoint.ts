@@ -1,21 +1,10 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
-import { readParams } from '../lib/body.ts';
+import { handToEngine, readOAuthParams } from './engine-request.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from './provider.ts';
 import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
-
-/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
-function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
-  if (!m) return undefined;
-  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
-  const i = decoded.indexOf(':');
-  if (i < 0) return undefined;
-  const dec = (s: string) => { try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; } };
-  return { id: dec(decoded.slice(0, i)), secret: dec(decoded.slice(i + 1)) };
-}
 
 function secretMatches(expected: string | undefined, given: unknown): boolean {
   if (!expected || typeof given !== 'string') return false;
@@ -64,19 +53,7 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     if (ctx.method !== 'POST' || (ctx.path !== '/oauth/token' && ctx.path !== `/${env.config.domain}/oauth/token`)) return next();
     let params: Record<string, any>;
     try {
-      params = await readParams(ctx);
-      for (const [k, v] of Object.entries(params)) {
-        if (v !== null && typeof v === 'object') params[k] = JSON.stringify(v);
-        else if (v === undefined || v === null) delete params[k];
-        else params[k] = String(v);
-      }
-      const basic = basicCredentials(ctx.get('authorization'));
-      if (basic) {
-        if (params.client_id && params.client_id !== basic.id) throw new OAuthError(400, 'invalid_request', 'client_id in the body does not match the Authorization header');
-        params.client_id = basic.id;
-        params.client_secret = basic.secret;
-        delete ctx.req.headers.authorization;
-      }
+      params = await readOAuthParams(ctx);
       if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: grant_type');
       if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params);
     } catch (e) {
@@ -84,10 +61,7 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
       if (e instanceof ApiError) return sendOAuthError(ctx, new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message));
       throw e;
     }
-    // Hand the engine a parsed form body on its own path.
-    (ctx.req as any).body = params;
-    (ctx.request as any).body = params;
-    ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
+    handToEngine(ctx, params);
     ctx.path = '/oauth/token';
     await next();
     auth0ErrorBody(ctx);

@@ -1,0 +1,53 @@
+import type Koa from 'koa';
+import { readParams } from '../lib/body.ts';
+import { ApiError } from '../lib/errors.ts';
+import { OAuthError } from './errors.ts';
+
+// Auth0's OAuth endpoints take JSON or form bodies and Basic or post client
+// credentials; the engine wants a form body with post credentials, which is
+// how every application is registered with it. These helpers translate.
+
+/** RFC 6749 §2.3.1: Basic credentials are form-urlencoded before base64. */
+export function basicCredentials(header: string | undefined): { id: string; secret: string } | undefined {
+  const m = /^Basic\s+([A-Za-z0-9+/=]+)$/i.exec(header ?? '');
+  if (!m) return undefined;
+  const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+  const i = decoded.indexOf(':');
+  if (i < 0) return undefined;
+  const dec = (s: string) => { try { return decodeURIComponent(s.replace(/\+/g, ' ')); } catch { return s; } };
+  return { id: dec(decoded.slice(0, i)), secret: dec(decoded.slice(i + 1)) };
+}
+
+/**
+ * Reads the body as flat string parameters (objects such as `user_profile`
+ * stay JSON text) and moves Basic credentials into them.
+ */
+export async function readOAuthParams(ctx: Koa.Context): Promise<Record<string, string>> {
+  let raw: Record<string, any>;
+  try {
+    raw = await readParams(ctx);
+  } catch (e) {
+    if (e instanceof ApiError) throw new OAuthError(400, 'invalid_request', e.message);
+    throw e;
+  }
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) {
+    if (v === undefined || v === null) continue;
+    params[k] = typeof v === 'object' ? JSON.stringify(v) : String(v);
+  }
+  const basic = basicCredentials(ctx.get('authorization'));
+  if (basic) {
+    if (params.client_id && params.client_id !== basic.id) throw new OAuthError(400, 'invalid_request', 'client_id in the body does not match the Authorization header');
+    params.client_id = basic.id;
+    params.client_secret = basic.secret;
+    delete ctx.req.headers.authorization;
+  }
+  return params;
+}
+
+/** Gives the engine the parsed parameters as its form body. */
+export function handToEngine(ctx: Koa.Context, params: Record<string, string>) {
+  (ctx.req as any).body = params;
+  (ctx.request as any).body = params;
+  ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
+}
