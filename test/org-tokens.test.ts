@@ -4,6 +4,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { createApp, createUser, formFields, go, follow, Jar, scriptedLogin } from './helpers/login-flow.ts';
+import { outbox } from './helpers/outbox.ts';
 
 // Tokens from Universal Login for APIs of every token_dialect, RBAC's
 // enforce_policies on the token response too, and organization login:
@@ -271,6 +272,8 @@ test('invitations: used once, then refused; expired ones are refused before logi
   assert.ok(expired.url.startsWith(CB), expired.url);
   assert.equal(new URL(expired.url).searchParams.get('error'), 'invalid_request');
   assert.match(new URL(expired.url).searchParams.get('error_description')!, /expired/);
+  // send_invitation_email: false sent nothing.
+  assert.deepEqual(outbox(s.dataDir).filter((m) => /invited/.test(m.subject)).map((m) => m.to), []);
 });
 
 test('an invitation for another address does not make the logged-in person a member', async () => {
