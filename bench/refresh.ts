@@ -1,4 +1,5 @@
 import { bench } from './lib/config.ts';
+import { settled } from './lib/http.ts';
 import { rawCpuMs, rawSigningRate } from './lib/raw.ts';
 import { createApi, createApp, createUser, PASSWORD } from './lib/fixtures.ts';
 import { fmt, heading, note, record, skipped, verdict } from './lib/report.ts';
@@ -19,7 +20,7 @@ export async function refreshBench(s: BenchServer) {
   const user = await createUser(s, token, 'refresh');
   let rts: string[] = [], via = '', rotating = false, idToken = false;
   try {
-    const first = await userTokens(app, user.email, PASSWORD, { audience: api.identifier, refresh: true });
+    const first = await settled(() => userTokens(app, user.email, PASSWORD, { audience: api.identifier, refresh: true }));
     via = first.via;
     if (!first.tokens.refresh_token) throw new Error(`no refresh_token with offline_access (got ${Object.keys(first.tokens).join(', ')})`);
     rts = [first.tokens.refresh_token];

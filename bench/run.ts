@@ -99,6 +99,11 @@ if (wants('search') || wants('role-users')) {
           const secs = await seedUsers(db, seeded, scale);
           await analyze(db);
           note(`seeded ${(scale - seeded).toLocaleString('en-US')} users in ${secs.toFixed(1)} s${backend === 'postgres' ? ' (then ANALYZE users)' : ''}`);
+          if (!s.alive()) {
+            // Seen on this shared machine: something outside the bench ended the server while it sat idle.
+            record({ section: 'server', metric: `${backend} server while seeding ${scale}`, value: `ended from outside (${s.child.signalCode ?? `code ${s.child.exitCode}`}); restarted on the same data` });
+            await s.restart();
+          }
           seeded = scale;
           if (wants('search')) await guarded('search', `${backend} ${scale}`, () => searchBench(s!, db, backend, scale));
           if (wants('role-users') && !roleDone && scale >= bench.roleMembers) {
@@ -106,7 +111,7 @@ if (wants('search') || wants('role-users')) {
             await guarded('role-users', backend, () => roleUsersBench(s!, db, bench.roleMembers, backend));
           }
           const rss = s.rss();
-          record({ section: 'rss', metric: `RSS with ${scale.toLocaleString('en-US')} users, ${backend} (after searches)`, value: `${fmt.mb(rss.totalKb)}  [${rss.perProcessKb.map(fmt.mb).join(' + ')}]` });
+          if (s.alive()) record({ section: 'rss', metric: `RSS with ${scale.toLocaleString('en-US')} users, ${backend} (after searches)`, value: `${fmt.mb(rss.totalKb)}  [${rss.perProcessKb.map(fmt.mb).join(' + ')}]` });
         }
       } finally { await db.close(); }
     } catch (e) {

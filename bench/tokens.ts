@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import { settled } from './lib/http.ts';
 import { bench } from './lib/config.ts';
 import { createApi } from './lib/fixtures.ts';
 import { cannon } from './lib/load.ts';
@@ -18,9 +19,12 @@ async function measure(s: BenchServer, label: string, audience: string) {
   const body = new URLSearchParams({
     grant_type: 'client_credentials', client_id: info.client_id, client_secret: info.client_secret, audience,
   }).toString(); // client_secret_post, form-encoded
-  const probe = await fetch(`${s.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
-  const pj = await probe.json() as any;
-  if (probe.status !== 200 || !pj.access_token) throw new Error(`client_credentials probe failed: ${probe.status} ${JSON.stringify(pj)}`);
+  const pj = await settled(async () => {
+    const probe = await fetch(`${s.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const j = await probe.json() as any;
+    if (probe.status !== 200 || !j.access_token) throw new Error(`client_credentials probe failed: ${probe.status} ${JSON.stringify(j)}`);
+    return j;
+  });
   note(`${label}: access token is ${pj.access_token.length} bytes (${String(pj.scope ?? '').split(' ').length} scopes)`);
 
   // The machine is shared: measure the ceiling right next to the load it is compared with.

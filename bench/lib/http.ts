@@ -13,3 +13,18 @@ export async function fetchRetry(url: string | URL, init?: RequestInit): Promise
     return fetch(url, init);
   }
 }
+
+/**
+ * Retries `fn` for up to 7 s. With several workers, a client, grant or API just
+ * created through one worker is seen by the others only when their 5-second
+ * caches expire; a first request that lands there fails until then.
+ */
+export async function settled<T>(fn: () => Promise<T>, ms = 7000): Promise<T> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try { return await fn(); } catch (e) {
+      if (Date.now() > until) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}

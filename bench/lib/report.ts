@@ -28,9 +28,11 @@ export const fmt = {
 
 export function summary() {
   const cols = ['section', 'metric', 'value', 'target', 'verdict'] as const;
-  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => (r[c] ?? '').length)));
+  // Long error texts were printed in full where they happened; the table keeps a line each.
+  const clip = (v: string) => (v.length > 140 ? `${v.slice(0, 139)}…` : v);
+  const width = cols.map((c) => Math.max(c.length, ...rows.map((r) => clip(r[c] ?? '').length)));
   const line = (vals: string[]) => vals.map((v, i) => v.padEnd(width[i])).join(' | ').trimEnd();
   const out = ['', '== Summary ==', line([...cols]), width.map((w) => '-'.repeat(w)).join('-+-')];
-  for (const r of rows) out.push(line(cols.map((c) => r[c] ?? '')));
+  for (const r of rows) out.push(line(cols.map((c) => clip(r[c] ?? ''))));
   process.stdout.write(out.join('\n') + '\n');
 }

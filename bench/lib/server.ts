@@ -34,6 +34,9 @@ export interface BenchServer {
   rss(): { totalKb: number; perProcessKb: number[] };
   /** CPU seconds (user + system) the primary and its workers have used so far. */
   cpuSeconds(): number;
+  alive(): boolean;
+  /** Starts it again on the same data (new port) after something else ended it. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -58,40 +61,51 @@ function vmRssKb(pid: number): number {
 }
 
 export async function startServer(name: string, opts: { databaseUrl?: string; workers?: string } = {}): Promise<BenchServer> {
-  const port = await freePort();
   const dataDir = join(RUN_DIR, name);
   rmSync(dataDir, { recursive: true, force: true });
   mkdirSync(dataDir, { recursive: true });
   if (existsSync(join(CA_DIR, 'tls'))) cpSync(join(CA_DIR, 'tls'), join(dataDir, 'tls'), { recursive: true });
-  // BENCH_PROFILE=1: V8 CPU profiles of the primary and each worker (open them in Chrome DevTools).
-  const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(DATA_ROOT, 'profiles', name)}`] : [];
-  const args = [...profile, join(ROOT, 'bin', 'postern.mjs'), 'start', '--workers', opts.workers ?? 'auto', '--port', String(port),
-    '--data-dir', dataDir, '--rate-limit', '100000000', '--log-level', 'warn'];
-  if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
-  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
   let stopping = false;
-  child.stdout!.on('data', (d) => { out += d; });
-  child.stderr!.on('data', (d) => {
-    const s = String(d);
-    out += s;
-    // Warnings are the only log level on; surface real ones, not the runtime notice.
-    // (Once we stop it, cluster workers racing the primary's exit can print EPIPE traces: not a bench result.)
-    if (!stopping) for (const line of s.split('\n')) if (line.trim() && !/Unsupported runtime|already parsed request body/.test(line)) process.stderr.write(`  [server ${name}] ${line}\n`);
-  });
-  await new Promise<void>((res, rej) => {
-    const timer = setTimeout(() => rej(new Error(`server ${name} did not start in 60 s:\n${out}`)), 60_000);
-    const check = () => { if (/Postern is running/.test(out)) { clearTimeout(timer); res(); } };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => { clearTimeout(timer); rej(new Error(`server ${name} exited with ${code}:\n${out}`)); });
-  });
+
+  /** Spawns the server on a free port and waits for its banner. */
+  async function launch() {
+    const port = await freePort();
+    // BENCH_PROFILE=1: V8 CPU profiles of the primary and each worker (open them in Chrome DevTools).
+    const profile = process.env.BENCH_PROFILE === '1' ? ['--cpu-prof', `--cpu-prof-dir=${join(DATA_ROOT, 'profiles', name)}`] : [];
+    const args = [...profile, join(ROOT, 'bin', 'postern.mjs'), 'start', '--workers', opts.workers ?? 'auto', '--port', String(port),
+      '--data-dir', dataDir, '--rate-limit', '100000000', '--log-level', 'warn'];
+    if (opts.databaseUrl) args.push('--database-url', opts.databaseUrl);
+    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout!.on('data', (d) => { out += d; });
+    child.stderr!.on('data', (d) => {
+      const text = String(d);
+      out += text;
+      // Warnings are the only log level on; surface real ones, not the runtime notice.
+      // (Once we stop it, cluster workers racing the primary's exit can print EPIPE traces: not a bench result.)
+      if (!stopping) for (const line of text.split('\n')) if (line.trim() && !/Unsupported runtime|already parsed request body/.test(line)) process.stderr.write(`  [server ${name}] ${line}\n`);
+    });
+    child.once('exit', (code, signal) => {
+      if (!stopping) process.stderr.write(`  [server ${name}] the server process exited unexpectedly (${signal ? `signal ${signal}` : `code ${code}`})\n`);
+    });
+    await new Promise<void>((res, rej) => {
+      const timer = setTimeout(() => rej(new Error(`server ${name} did not start in 60 s:\n${out}`)), 60_000);
+      const check = () => { if (/Postern is running/.test(out)) { clearTimeout(timer); res(); } };
+      child.stdout!.on('data', check);
+      child.once('exit', (code) => { clearTimeout(timer); rej(new Error(`server ${name} exited with ${code}:\n${out}`)); });
+    });
+    return { child, port, baseUrl: `https://localhost:${port}` };
+  }
+
+  const first = await launch();
   const info: Bootstrap = JSON.parse(readFileSync(join(dataDir, 'bootstrap.json'), 'utf8'));
   const ca = readFileSync(info.ca_cert ?? join(dataDir, 'tls', 'ca.pem'), 'utf8');
-  const baseUrl = `https://localhost:${port}`;
   const s: BenchServer = {
-    name, port, baseUrl, dataDir, databaseUrl: opts.databaseUrl, info, ca, child,
+    name, ...first, dataDir, databaseUrl: opts.databaseUrl, info, ca,
+    alive() { return s.child.exitCode === null && s.child.signalCode === null; },
+    async restart() { Object.assign(s, await launch()); },
     async token() {
-      const r = await fetchRetry(`${baseUrl}/oauth/token`, {
+      const r = await fetchRetry(`${s.baseUrl}/oauth/token`, {
         method: 'POST', headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ grant_type: 'client_credentials', client_id: info.client_id, client_secret: info.client_secret, audience: info.audience }),
       });
@@ -100,7 +114,7 @@ export async function startServer(name: string, opts: { databaseUrl?: string; wo
       return j.access_token;
     },
     async api(method, path, body, token) {
-      const r = await fetchRetry(`${baseUrl}/api/v2${path}`, {
+      const r = await fetchRetry(`${s.baseUrl}/api/v2${path}`, {
         method,
         headers: { authorization: `Bearer ${token ?? await s.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -111,15 +125,16 @@ export async function startServer(name: string, opts: { databaseUrl?: string; wo
       return { status: r.status, body: parsed };
     },
     rss() {
-      const pids = [child.pid!, ...childrenOf(child.pid!)];
+      const pids = [s.child.pid!, ...childrenOf(s.child.pid!)];
       const perProcessKb = pids.map(vmRssKb);
       return { totalKb: perProcessKb.reduce((a, b) => a + b, 0), perProcessKb };
     },
     cpuSeconds() {
-      return [child.pid!, ...childrenOf(child.pid!)].reduce((a, p) => a + cpuTicks(p), 0) / CLK_TCK;
+      return [s.child.pid!, ...childrenOf(s.child.pid!)].reduce((a, p) => a + cpuTicks(p), 0) / CLK_TCK;
     },
     async stop() {
-      if (child.exitCode !== null) return;
+      const child = s.child;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       stopping = true;
       const exited = new Promise((r) => child.once('exit', r));
       child.kill('SIGTERM');
