@@ -237,7 +237,19 @@ test('connections with requires_username: the login page takes a username or an 
   const wrong = await scriptedLogin(s, authorize({ client_id: third.client_id, response_type: 'code', connection: 'with-usernames' }), 'frank_77', 'nope');
   assert.equal(wrong.res.status, 401);
   assert.match(wrong.html!, /Wrong username or password|Wrong email or password/);
+  // The password-realm grant looks users up the same way.
+  const pwApp = await createApp(s, { name: 'Password app', app_type: 'regular_web', callbacks: [CB], grant_types: ['http://auth0.com/oauth/grant-type/password-realm'] });
+  await s.api('PATCH', `/connections/${conn.body.id}`, { body: { enabled_clients: [third.client_id, pwApp.client_id] } });
+  const grant = (realm: string, username: string, password = 'Frank-pw-123!') => fetch(`${s.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ grant_type: 'http://auth0.com/oauth/grant-type/password-realm', client_id: pwApp.client_id, client_secret: pwApp.client_secret, realm, username, password, scope: 'openid' }) });
+  assert.equal((await grant('with-usernames', 'frank_77')).status, 200);
+  assert.equal((await grant('with-usernames', 'frank@example.com')).status, 200);
   // The default connection still takes emails only: a username is not looked up there.
   const plain = await follow(new Jar(), authorize({ client_id: third.client_id, response_type: 'code' }), s.baseUrl);
   assert.match(await plain.res.text(), /<label for="username">Email address<\/label>/);
+  await createUser(s, 'gus@example.com', 'Gus-pw-123!', { username: 'gus_1' });
+  await s.api('PATCH', `/connections/${(await s.api('GET', '/connections?name=Username-Password-Authentication')).body[0].id}/clients`, { body: [{ client_id: pwApp.client_id, status: true }] });
+  assert.equal((await grant('Username-Password-Authentication', 'gus@example.com', 'Gus-pw-123!')).status, 200);
+  assert.equal((await grant('Username-Password-Authentication', 'gus_1', 'Gus-pw-123!')).status, 403);
+  const byName = await scriptedLogin(s, authorize({ client_id: third.client_id, response_type: 'code' }), 'gus_1', 'Gus-pw-123!');
+  assert.equal(byName.res.status, 401);
 });
