@@ -77,8 +77,13 @@ test('connection= routes signup and login to that database connection', async ()
   assert.equal((await login({ connection: CONN })).status, 303);
   assert.equal((await login({})).status, 401);
   // An unknown or not-enabled connection cannot be signed up to.
-  const first = await follow(new Jar(), authorize({ screen_hint: 'signup', connection: 'nope' }), s.baseUrl);
+  const jar = new Jar();
+  const first = await follow(jar, authorize({ screen_hint: 'signup', connection: 'nope' }), s.baseUrl);
   assert.match(first.url, /\/u\/signup/);
+  const refused = await go(jar, `${s.baseUrl}/u/signup`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ ...formFields(await first.res.text()), email: 'nope@example.com', password: 'Nope-pw-123!' }) });
+  assert.equal(refused.status, 400);
+  assert.equal(alertText(await refused.text()), 'Sign up is not available for this application.');
+  assert.deepEqual((await s.api('GET', '/users-by-email?email=nope%40example.com')).body, []);
 });
 
 const LEVELS: Array<[string, string[], string[]]> = [
