@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { hash, verify } from '@node-rs/bcrypt';
+import { hashPassword, passwordMatches } from '../lib/passwords.ts';
 import { ApiError, badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
 import { ids } from '../lib/ids.ts';
 import { mergeMetadata } from '../lib/merge.ts';
@@ -10,7 +10,6 @@ import type { Env } from './env.ts';
 // Users as Auth0 shows them, and the operations the Management API and the
 // login flows share: create, update with metadata merge, password checks.
 
-const BCRYPT_COST = 10;
 
 function gravatar(email: string | null, fallback: string) {
   const h = createHash('md5').update((email ?? '').trim().toLowerCase()).digest('hex');
@@ -86,7 +85,7 @@ export async function createUser(env: Env, input: NewUser): Promise<UserRow> {
   const userId = `auth0|${bare}`;
   const ts = new Date().toISOString();
   const email = input.email ? input.email.trim() : null;
-  const passwordHash = await hash(input.password, { cost: BCRYPT_COST });
+  const passwordHash = await hashPassword(input.password);
   const row: Omit<UserRow, 'tenant_id'> = {
     user_id: userId, connection: conn.data.name, provider: 'auth0',
     email, email_norm: email?.toLowerCase() ?? null, email_verified: input.email_verified ? 1 : 0,
@@ -150,11 +149,11 @@ export async function updateUser(env: Env, userId: string, body: any): Promise<U
     const keep = historySize(conn.data.options);
     const history: string[] = extra.password_history ?? [];
     for (const old of [row.password_hash, ...history].filter(Boolean).slice(0, keep)) {
-      if (await verify(body.password, old!)) throw badRequest('PasswordHistoryError: Password has previously been used', 'password_history_error');
+      if (await passwordMatches(body.password, old!)) throw badRequest('PasswordHistoryError: Password has previously been used', 'password_history_error');
     }
     extra.password_history = keep ? [row.password_hash, ...history].filter(Boolean).slice(0, keep) : [];
     extra.last_password_reset = patch.updated_at;
-    patch.password_hash = await hash(body.password, { cost: BCRYPT_COST });
+    patch.password_hash = await hashPassword(body.password);
   }
   patch.data = JSON.stringify(extra);
   try {
@@ -169,6 +168,6 @@ export async function updateUser(env: Env, userId: string, body: any): Promise<U
 /** Constant work whether or not the user exists, so timing does not reveal accounts. */
 const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.ZL9yQ6Ch3HMUo2wqnNq2vXaKJ1Ky';
 export async function verifyPassword(row: UserRow | undefined, password: string): Promise<boolean> {
-  const ok = await verify(password, row?.password_hash ?? DUMMY_HASH).catch(() => false);
+  const ok = await passwordMatches(password, row?.password_hash ?? DUMMY_HASH);
   return Boolean(row?.password_hash) && ok;
 }
