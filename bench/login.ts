@@ -25,7 +25,7 @@ export async function loginBench(s: BenchServer) {
     return skipped('login', metric, `the login flow does not work yet (${(e as Error).message})`);
   }
   const rawBcrypt = await rawBcryptRate(bench.rawSeconds);
-  const bcryptCpu = await rawCpuMs('bcrypt');
+  const bcryptCpu = await rawCpuMs('bcrypt', bench.rawCpuSeconds);
   const r = await closedLoop(bench.connections, bench.duration, (vu) => passwordLogin(app, { email: users[vu % USERS].email, password: PASSWORD }).then(() => undefined), s.cpuSeconds);
   if (r.failed) note(`${r.failed} failed logins (first: ${(r.firstError as Error)?.message})`);
   const ratio = r.rps / rawBcrypt;

@@ -68,7 +68,7 @@ export async function rbacTokensBench(s: BenchServer) {
   note(`refresh tokens from the ${richT.via}; the rich user's access token carries ${perms.length} permissions`);
 
   // B, A, B: the user without permissions is measured on both sides of the other to cancel drift.
-  const secs = Math.max(2, Math.round(bench.duration * 0.6));
+  const secs = Math.max(1, Math.round(bench.duration * 0.6));
   const b1 = await refreshLoad(s, app, plainT.rts, rotating, secs, s.cpuSeconds);
   const a = await refreshLoad(s, app, richT.rts, rotating, secs, s.cpuSeconds);
   const b2 = await refreshLoad(s, app, plainT.rts, rotating, secs, s.cpuSeconds);

@@ -34,7 +34,7 @@ export async function refreshBench(s: BenchServer) {
   }
   note(`refresh tokens from the ${via}; ${rotating ? 'rotating' : 'non-rotating'}; ${idToken ? 'access + ID token per refresh' : 'NO id_token in the refresh response'}`);
   const rawSign = await rawSigningRate(bench.rawSeconds);
-  const signCpu = await rawCpuMs('rs256');
+  const signCpu = await rawCpuMs('rs256', bench.rawCpuSeconds);
   const r = await refreshLoad(s, app, rts, rotating, bench.duration, s.cpuSeconds);
   if (r.non2xx || r.errors) note(`${r.non2xx} non-2xx responses, ${r.errors} errors out of ${r.total}`);
   const ratio = r.rps / rawSign;

@@ -16,14 +16,17 @@ export const bench = {
   users: list(env.BENCH_USERS, quick ? ['10000'] : ['100000', '1000000']).map(Number).sort((a, b) => a - b),
   backends: list(env.BENCH_BACKENDS, ['sqlite', 'postgres']) as Array<'sqlite' | 'postgres'>,
   only: new Set(list(env.BENCH_ONLY, [])),
-  duration: Number(env.BENCH_DURATION ?? (quick ? 2 : 10)),
-  rawSeconds: quick ? 1.5 : 4,
+  duration: Number(env.BENCH_DURATION ?? (quick ? 1 : 10)),
+  /** autocannon warm-up before each measured phase, seconds. */
+  warmup: quick ? 0.5 : 2,
+  rawSeconds: quick ? 0.5 : 4,
+  rawCpuSeconds: quick ? 0.3 : 1,
   connections: 32,
   pgUrl: env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
   keep: env.BENCH_KEEP === '1',
   /** Latency samples per search query (capped by searchBudgetMs). */
-  searchSamples: quick ? 8 : 40,
-  searchBudgetMs: quick ? 1500 : 12_000,
+  searchSamples: quick ? 5 : 40,
+  searchBudgetMs: quick ? 800 : 12_000,
   roleMembers: quick ? 5_000 : 100_000,
 };
 

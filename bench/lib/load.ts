@@ -13,7 +13,7 @@ export type Meter = () => number;
 export async function cannon(opts: Record<string, any> & { url: string; ca: string; meter?: Meter }, seconds = bench.duration): Promise<LoadResult> {
   const { ca, meter, ...rest } = opts;
   // A short warm-up lets the cluster workers JIT and fill their caches first.
-  await autocannon({ connections: bench.connections, ...rest, duration: Math.min(2, seconds), tlsOptions: { ca } } as any);
+  await autocannon({ connections: bench.connections, ...rest, duration: Math.min(bench.warmup, seconds), tlsOptions: { ca } } as any);
   const cpu0 = meter?.();
   const r = await autocannon({ connections: bench.connections, ...rest, duration: seconds, tlsOptions: { ca } } as any);
   const cpu = meter ? meter() - cpu0! : undefined;
