@@ -10,9 +10,10 @@ const Ajv2020 = (Ajv2020Module as any).default ?? Ajv2020Module;
 const addFormats = (addFormatsModule as any).default ?? addFormatsModule;
 
 // The Management API contract comes from Auth0's published structure in
-// ../shared/auth0: scopes per operation from the TSV, request validation from
+// data/auth0 (vendored from ../shared/auth0 by scripts/vendor-auth0-spec.mjs):
+// scopes per operation from the TSV, request validation from
 // the OpenAPI schemas. Nothing about either is restated in route code.
-const sharedDir = process.env.POSTERN_SHARED_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../../shared/auth0');
+const sharedDir = process.env.POSTERN_SHARED_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../data/auth0');
 const spec = restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8')));
 
 /**
