@@ -25,6 +25,9 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; pool
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('busy_timeout = 5000');
+  // Refresh planner statistics for tables that have grown (SQLite bounds the work
+  // with its own analysis limit), so index choice follows the data's real shape.
+  database.pragma('optimize = 0x10002');
   const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
   return { kysely, backend: 'sqlite', close: () => kysely.destroy() };
 }

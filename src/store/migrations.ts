@@ -160,6 +160,15 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Exact email search sorts by created_at; with only (tenant_id, email_norm)
+  // SQLite preferred walking the created_at index to skip the sort, scanning
+  // every user. This index serves the lookup and the order together.
+  '0003_users_email_created': {
+    async up(db) {
+      await db.schema.createIndex('users_email_created').on('users').columns(['tenant_id', 'email_norm', 'created_at', 'user_id']).execute();
+      await db.schema.dropIndex('users_email').execute(); // a prefix of the new one
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
