@@ -95,6 +95,29 @@ function suite(backendName: string, open: () => Promise<{ db: Db; cleanup: () =>
       rejects('email:**');
     });
 
+    test('email prefixes: an index range, with LIKE metacharacters, dots, dashes and non-ASCII literal', async () => {
+      const t3 = store.withTenant('tnt3');
+      const emails: Record<string, string> = {
+        p01: 'a.b-c@x.test', p02: 'a.bxc@x.test', p03: 'a-b@x.test', p04: 'a_b@x.test', p05: 'axb@x.test',
+        p06: 'a%b@x.test', p07: 'azzb@x.test', p08: 'müller@x.test', p09: 'MÜLLER2@x.test', p10: 'mvller@x.test',
+        p11: 'zoë@x.test', p12: 'zoe@x.test', p13: 'ab😀c@x.test', p14: 'ab😁@x.test', p15: 'ab\u{10FFFF}z@x.test',
+      };
+      for (const [id, email] of Object.entries(emails)) await t3.insertUser(user(id, { email }));
+      const prefixIds = async (q: string) => (await t3.usersQuery().selectAll().where(compileUserSearch(q, db.backend)).execute())
+        .map((r) => r.user_id.replace(/^.*\|/, '')).sort();
+      const cases: Array<[string, string[]]> = [
+        ['email:a.b-*', ['p01']], ['email:a.b*', ['p01', 'p02']], ['email:A.B*', ['p01', 'p02']], ['email:a-b*', ['p03']],
+        ['email:a_b*', ['p04']], ['email:a%b*', ['p06']], ['email:mül*', ['p08', 'p09']],
+        ['email:MüL*', ['p08', 'p09']], ['email:zoë*', ['p11']], ['email:zoe*', ['p12']], ['email:ab😀*', ['p13']],
+        ['email:ab\u{10FFFF}*', ['p15']], ['email:x.test*', []],
+      ];
+      for (const [q, want] of cases) assert.deepEqual(await prefixIds(q), want, q);
+      // The prefix is a range the email index can serve, not only a LIKE over every row.
+      const compiled = t3.usersQuery().selectAll().where(compileUserSearch('email:a.b-*', db.backend)).compile();
+      assert.match(compiled.sql, /"email_norm"( collate "C")? >= \S+ and "users"\."email_norm"( collate "C")? < /);
+      assert.deepEqual(compiled.parameters.slice(1, 3), ['a.b-', 'a.b.']);
+    });
+
     test('text fields, phrases and bare terms', async () => {
       await expect('name:"John Doe"', ['u01']);
       await expect('name:"john doe"', ['u01']);

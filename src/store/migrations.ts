@@ -1,4 +1,4 @@
-import { Kysely, Migrator, sql, type Migration, type MigrationProvider } from 'kysely';
+import { Kysely, Migrator, PostgresIntrospector, sql, type Migration, type MigrationProvider } from 'kysely';
 
 // Every table leads with tenant_id so one database can hold many tenants.
 const docTable = (db: Kysely<any>, name: string) =>
@@ -167,6 +167,15 @@ const migrations: Record<string, Migration> = {
     async up(db) {
       await db.schema.createIndex('users_email_created').on('users').columns(['tenant_id', 'email_norm', 'created_at', 'user_id']).execute();
       await db.schema.dropIndex('users_email').execute(); // a prefix of the new one
+    },
+  },
+  // email:prefix* searches compare email_norm as a range in code point order
+  // (COLLATE "C"); PostgreSQL indexes under the database's collation unless told.
+  // SQLite's BINARY order already is code point order, so it needs nothing.
+  '0004_users_email_prefix_pg': {
+    async up(db) {
+      if (!(db.introspection instanceof PostgresIntrospector)) return;
+      await sql`create index users_email_c on users (tenant_id, email_norm collate "C")`.execute(db);
     },
   },
 };

@@ -97,6 +97,30 @@ const like = (expr: unknown, ps: Part[]) => {
   const pattern = ps.map((p) => (p === STAR ? '%' : p.replace(/[\\%_]/g, '\\$&'))).join('');
   return sql<SqlBool>`lower(${expr}) like lower(${pattern}) escape '\\'`;
 };
+/** The smallest string above every string that starts with `p` (code point order), if any. */
+function prefixEnd(p: string): string | undefined {
+  const cps = [...p];
+  while (cps.length) {
+    let next = cps.pop()!.codePointAt(0)! + 1;
+    if (next === 0xd800) next = 0xe000; // surrogates are not characters
+    if (next <= 0x10ffff) return cps.join('') + String.fromCodePoint(next);
+  }
+  return undefined;
+}
+/**
+ * `email_norm` (already lower-case) as an index range for `email:prefix*`, ANDed before
+ * the LIKE, which stays as the exact test. Only when the prefix's lower-casing is the
+ * same in JavaScript and in both databases' lower() (no non-ASCII capitals), so the
+ * range never drops a row the LIKE would keep. Ranges compare in code point order:
+ * SQLite's BINARY collation does; PostgreSQL needs COLLATE "C" (and the matching index).
+ */
+function emailPrefixRange(expr: unknown, prefix: string, backend: Backend): Pred | undefined {
+  const lower = prefix.replace(/[A-Z]+/g, (c) => c.toLowerCase());
+  if (lower.toLowerCase() !== lower || /\p{Cs}/u.test(lower) || lower.includes('\0')) return undefined;
+  const col = backend === 'postgres' ? sql`${expr} collate "C"` : expr;
+  const end = prefixEnd(lower);
+  return end === undefined ? sql<SqlBool>`${col} >= ${lower}` : sql<SqlBool>`(${col} >= ${lower} and ${col} < ${end})`;
+}
 const checkWildcard = (ps: Part[]) => {
   if (literal(ps).length < MIN_WILDCARD_CHARS) throw fail(`wildcard terms need at least ${MIN_WILDCARD_CHARS} characters`);
 };
@@ -153,12 +177,13 @@ function range(f: Field, name: string, min: string, max: string, incMin: boolean
   return conds.length ? guarded(f, sql<SqlBool>`(${sql.join(conds, sql` and `)})`) : exists(f);
 }
 
-function term(f: Field, name: string, ps: Part[]): Pred {
+function term(f: Field, name: string, ps: Part[], backend: Backend): Pred {
   if (ps.length === 1 && ps[0] === STAR) return exists(f); // `field:*` = has any value
   if (ps.includes(STAR)) {
     if (f.kind === 'bool' || f.kind === 'int') throw fail(`wildcards are not supported on field "${name}"`);
     checkWildcard(ps);
-    return guarded(f, like(f.expr, ps));
+    const range = f.kind === 'email' && ps.length === 2 && typeof ps[0] === 'string' ? emailPrefixRange(f.expr, ps[0], backend) : undefined;
+    return guarded(f, range ? sql<SqlBool>`(${range} and ${like(f.expr, ps)})` : like(f.expr, ps));
   }
   const v = literal(ps);
   switch (f.kind) {
@@ -205,7 +230,7 @@ function leaf(n: any, dflt: string | undefined, backend: Backend): Build {
     if (n.proximity != null) throw fail('proximity queries are not supported');
     const ps = parts(String(n.term), !!n.quoted);
     if (name === '_exists_') p = exists(resolve(literal(ps), backend));
-    else p = name ? term(resolve(name, backend), name, ps) : bare(ps, backend);
+    else p = name ? term(resolve(name, backend), name, ps, backend) : bare(ps, backend);
   }
   const neg = fieldNeg !== (n.prefix === '-' || n.prefix === '!'); // `+` (required) is a no-op when clauses are ANDed
   return neg ? (eb) => eb.not(p) : () => p;
