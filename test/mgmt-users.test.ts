@@ -244,6 +244,25 @@ test('GET /users: search v3, created_at range with 9 fractional digits and sort,
   assert.deepEqual(sdk.data.map((u: any) => u.name), ['Dan', 'Cat']);
 });
 
+test('GET /users include_totals: exact below the 1000-result window, capped at it above', async () => {
+  const store = s.runtime.env.store;
+  const row = (conn: string, i: number) => ({
+    user_id: `auth0|${conn}-${i}`, connection: conn, provider: 'auth0', email: `${conn}-${i}@totals.test`, email_norm: `${conn}-${i}@totals.test`,
+    email_verified: 0, username: null, phone_number: null, name: null, nickname: null, given_name: null, family_name: null, picture: null,
+    blocked: 0, created_at: new Date(Date.UTC(2025, 0, 1, 0, 0, i)).toISOString(), updated_at: '2025-06-01T00:00:00.000Z',
+    last_login: null, last_ip: null, logins_count: 0, app_metadata: '{}', user_metadata: '{}', identities: '[]', data: '{}', password_hash: null,
+  });
+  const rows = [...Array.from({ length: 999 }, (_, i) => row('totals-a', i)), ...Array.from({ length: 1001 }, (_, i) => row('totals-b', i))]
+    .map((r) => ({ ...r, tenant_id: store.tenantId }));
+  for (let i = 0; i < rows.length; i += 200) await store.db.insertInto('users').values(rows.slice(i, i + 200)).execute();
+  const total = async (conn: string) => (await s.api('GET', `/users?connection=${conn}&per_page=1&include_totals=true`)).body.total;
+  assert.equal(await total('totals-a'), 999);
+  assert.equal(await total('totals-b'), 1000);
+  const q = await s.api('GET', `/users?q=${enc('email:totals-a-99*')}&per_page=5&include_totals=true`);
+  assert.equal(q.body.total, 10); // totals-a-99 and totals-a-990 … 998
+  assert.equal(q.body.users.length, 5);
+});
+
 test('GET /users: bad paging and queries are 400, never 5xx', async () => {
   assertError(await s.api('GET', '/users?per_page=101'), 400, /per_page/, 'invalid_query_string');
   const win = await s.api('GET', '/users?per_page=100&page=10');

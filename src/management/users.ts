@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { invalidQuery } from '../lib/errors.ts';
 import { compileUserSearch, compileUserSort } from '../store/user-search.ts';
 import { createUser, loadUser, updateUser, userJson } from '../tenant/users.ts';
@@ -23,8 +24,10 @@ export const userRoutes: Route[] = [
       async page(page, withTotal) {
         const rows = await base().selectAll().orderBy(sort.column as any, sort.direction).orderBy('user_id')
           .limit(page.limit).offset(page.offset).execute();
+        // The reported total is capped at the window, so counting stops one row past it.
         const total = withTotal
-          ? Number((await base().select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
+          ? Number((await env.store.db.selectFrom(base().select(sql<number>`1`.as('one')).limit(SEARCH_WINDOW + 1).as('matches'))
+            .select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n)
           : undefined;
         return { items: rows.map(userJson), total };
       },
