@@ -1,6 +1,7 @@
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from './schema.ts';
 
 export type Backend = 'sqlite' | 'postgres';
@@ -28,6 +29,29 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; pool
   // Refresh planner statistics for tables that have grown (SQLite bounds the work
   // with its own analysis limit), so index choice follows the data's real shape.
   database.pragma('optimize = 0x10002');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
   return { kysely, backend: 'sqlite', close: () => kysely.destroy() };
+}
+
+/**
+ * Kysely prepares every query afresh; SQLite compiling the same SQL again is a
+ * measurable share of a small query. better-sqlite3 statements are reusable
+ * (Kysely runs one query at a time on its one connection), so keep the most
+ * recently used ones by SQL text.
+ */
+function reusingStatements(database: BetterSqlite3.Database, max = 500) {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (stmt) cache.delete(text); // re-inserted below as the most recent
+      else {
+        stmt = database.prepare(text);
+        if (cache.size >= max) cache.delete(cache.keys().next().value!);
+      }
+      cache.set(text, stmt);
+      return stmt;
+    },
+    close() { cache.clear(); database.close(); },
+  };
 }
