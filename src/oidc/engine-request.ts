@@ -45,9 +45,13 @@ export async function readOAuthParams(ctx: Koa.Context): Promise<Record<string, 
   return params;
 }
 
-/** Gives the engine the parsed parameters as its form body. */
+/**
+ * Gives the engine the parameters as its form body. As text: the engine parses
+ * a string body once, but turns an object into a string and parses that again.
+ */
 export function handToEngine(ctx: Koa.Context, params: Record<string, string>) {
-  (ctx.req as any).body = params;
-  (ctx.request as any).body = params;
+  const body = new URLSearchParams(params).toString();
+  (ctx.req as any).body = body;
+  (ctx.request as any).body = body;
   ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
 }
