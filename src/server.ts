@@ -16,6 +16,7 @@ import { managementRouter } from './management/router.ts';
 import { managementRoutes } from './management/index.ts';
 import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
 import { loginRouter } from './login/index.ts';
+import type { CacheBus } from './cli/cache-bus.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -34,7 +35,7 @@ export interface Runtime { env: Env; engine: Engine; app: Koa; db: Db; bootstrap
  * One process's server. The first process runs migrations and bootstrap;
  * cluster workers and extra nodes open the same database and find it ready.
  */
-export async function createRuntime(config: Config, opts: { primary?: boolean; caPath?: string | null } = {}): Promise<Runtime> {
+export async function createRuntime(config: Config, opts: { primary?: boolean; caPath?: string | null; bus?: CacheBus } = {}): Promise<Runtime> {
   const primary = opts.primary !== false;
   const log = createLogger(config.logLevel);
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -45,15 +46,24 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   await keys.load();
 
   let engine: Engine | undefined;
+  const dropCaches = (what: Parameters<Env['invalidate']>[0]) => {
+    if (!engine) return;
+    if (what === 'clients' || what === 'all') engine.clients.clear();
+    if (what === 'resource_servers' || what === 'all') engine.apis.clear();
+    if (what === 'keys' || what === 'all') engine.rebuild();
+  };
+  // Sibling workers told of a write; its response waits for them (see below).
+  const telling = new Set<Promise<void>>();
+  opts.bus?.subscribe(dropCaches);
   const env: Env = {
     config, store, box, keys, log,
     issuer: config.issuer,
     mgmtAudience: `${config.issuer}api/v2/`,
     invalidate(what) {
-      if (!engine) return;
-      if (what === 'clients' || what === 'all') engine.clients.clear();
-      if (what === 'resource_servers' || what === 'all') engine.apis.clear();
-      if (what === 'keys' || what === 'all') engine.rebuild();
+      dropCaches(what);
+      if (!opts.bus) return;
+      const told: Promise<void> = opts.bus.publish(what).finally(() => telling.delete(told));
+      telling.add(told);
     },
   };
 
@@ -68,6 +78,9 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(async (ctx, next) => {
     try {
       await next();
+      // A write answers only once every worker dropped what it cached, so the
+      // caller's next request sees the write whichever worker it reaches.
+      if (telling.size) await Promise.all(telling);
     } catch (e) {
       log.error({ err: { message: (e as Error).message, stack: (e as Error).stack }, path: ctx.path }, 'request failed');
       ctx.status = 500;

@@ -60,11 +60,11 @@ function stop(child: ChildProcess): Promise<void> {
 }
 
 /** HTTPS with only the CA the server printed: proves the printed CA validates the server. */
-function call(port: number, ca: string, method: string, path: string, opts: { body?: unknown; token?: string } = {}): Promise<{ status: number; body: any }> {
+function call(port: number, ca: string, method: string, path: string, opts: { body?: unknown; token?: string; fresh?: boolean } = {}): Promise<{ status: number; body: any }> {
   return new Promise((res, rej) => {
     const body = opts.body === undefined ? undefined : JSON.stringify(opts.body);
     const req = request({
-      host: 'localhost', port, method, path, ca: readFileSync(ca),
+      host: 'localhost', port, method, path, ca: readFileSync(ca), ...(opts.fresh ? { agent: false } : {}), // a new connection: any worker
       headers: { ...(body ? { 'content-type': 'application/json' } : {}), ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}) },
     }, (r) => {
       let text = '';
@@ -194,4 +194,35 @@ test('--workers 2 serves token requests', async () => {
     await stop(child);
   }
   assert.notEqual(child.exitCode ?? child.signalCode, null);
+});
+
+test('--workers 2: client grants created or deleted through one worker hold on every worker at once', async () => {
+  const dir = dataDir();
+  const port = await freePort();
+  const { child, stdout } = await start(['--port', String(port), '--data-dir', dir, '--workers', '2']);
+  try {
+    const ca = /export NODE_EXTRA_CA_CERTS=(\S+)/.exec(stdout)![1];
+    const mgmt = await call(port, ca, 'POST', '/oauth/token', { body: {
+      grant_type: 'client_credentials', audience: `https://localhost:${port}/api/v2/`,
+      client_id: /client_id:\s+(\S+)/.exec(stdout)![1], client_secret: /client_secret:\s+(\S+)/.exec(stdout)![1],
+    } });
+    const api = (method: string, path: string, body?: unknown) => call(port, ca, method, `/api/v2${path}`, { body, token: mgmt.body.access_token, fresh: true });
+    const audience = 'https://workers.example.com/api';
+    assert.equal((await api('POST', '/resource-servers', { identifier: audience, name: 'workers', scopes: [{ value: 'read:things' }] })).status, 201);
+    const app = await api('POST', '/clients', { name: 'workers m2m', app_type: 'non_interactive', grant_types: ['client_credentials'] });
+    assert.equal(app.status, 201, JSON.stringify(app.body));
+    const token = () => call(port, ca, 'POST', '/oauth/token', { fresh: true, body: {
+      grant_type: 'client_credentials', client_id: app.body.client_id, client_secret: app.body.client_secret, audience,
+    } });
+    const statuses = async (n: number) => { const out: number[] = []; for (let i = 0; i < n; i++) out.push((await token()).status); return out; };
+    // Every worker now caches the client without a grant for this API.
+    assert.deepEqual(await statuses(6), Array(6).fill(403));
+    const grant = await api('POST', '/client-grants', { client_id: app.body.client_id, audience, scope: ['read:things'] });
+    assert.equal(grant.status, 201, JSON.stringify(grant.body));
+    assert.deepEqual(await statuses(30), Array(30).fill(200));
+    assert.equal((await api('DELETE', `/client-grants/${grant.body.id}`)).status, 204);
+    assert.deepEqual(await statuses(10), Array(10).fill(403));
+  } finally {
+    await stop(child);
+  }
 });

@@ -4,6 +4,7 @@ import { createServer as createHttp, type Server } from 'node:http';
 import { ConfigError, parseConfig, type Config } from './config.ts';
 import type { createRuntime } from '../server.ts';
 import { ensureTls } from '../tenant/tls.ts';
+import { relayCacheInvalidations, workerCacheBus, type CacheBus } from './cache-bus.ts';
 
 const USAGE = `usage: postern start [--port N] [--domain HOST[:PORT]] [--data-dir DIR] [--database-url URL]
                      [--http] [--workers N|auto] [--master-key HEX] [--host ADDR] [--rate-limit N] [--log-level LEVEL]`;
@@ -21,10 +22,10 @@ async function loadServer() {
 }
 
 /** Starts one listening process; returns the server once it listens. */
-export async function serve(config: Config, opts: { primary: boolean; quiet?: boolean }) {
+export async function serve(config: Config, opts: { primary: boolean; quiet?: boolean; bus?: CacheBus }) {
   const tls = config.http ? undefined : ensureTls(config.dataDir, config.domain);
   const { createRuntime } = await loadServer();
-  const runtime = await createRuntime(config, { primary: opts.primary, caPath: tls?.caPath ?? null });
+  const runtime = await createRuntime(config, { primary: opts.primary, caPath: tls?.caPath ?? null, bus: opts.bus });
   const handler = runtime.app.callback();
   const server: Server = tls ? createHttps({ key: tls.key, cert: tls.cert }, handler) : createHttp(handler);
   server.keepAliveTimeout = 65_000;
@@ -81,6 +82,7 @@ export async function main(argv: string[]) {
       failStart(config, e);
     }
     let ready = 0;
+    relayCacheInvalidations();
     for (let i = 0; i < config.workerCount; i++) cluster.fork();
     cluster.on('listening', () => { if (++ready === config.workerCount) banner(config, runtime.bootstrap!, tls?.caPath); });
     cluster.on('exit', (w, code) => {
@@ -97,7 +99,7 @@ export async function main(argv: string[]) {
     return;
   }
   try {
-    const { runtime, tls, server } = await serve(config, { primary: cluster.isPrimary });
+    const { runtime, tls, server } = await serve(config, { primary: cluster.isPrimary, bus: cluster.isWorker ? workerCacheBus() : undefined });
     if (cluster.isPrimary) banner(config, runtime.bootstrap!, tls?.caPath);
     const stop = () => { server.close(); runtime.close().finally(() => process.exit(0)); };
     process.on('SIGINT', stop); process.on('SIGTERM', stop);
