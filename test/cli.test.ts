@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
 import { request } from 'node:https';
 import { join, resolve } from 'node:path';
@@ -225,4 +225,19 @@ test('--workers 2: client grants created or deleted through one worker hold on e
   } finally {
     await stop(child);
   }
+});
+
+test('--workers 2: SIGTERM ends the workers first, then the primary, quietly', async () => {
+  const dir = dataDir();
+  const port = await freePort();
+  const { child } = await start(['--port', String(port), '--data-dir', dir, '--workers', '2']);
+  let stderr = '';
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const workers = execFileSync('ps', ['-o', 'pid=', '--ppid', String(child.pid)], { encoding: 'utf8' }).trim().split(/\s+/).map(Number);
+  assert.equal(workers.length, 2);
+  const alive = (pid: number) => { try { process.kill(pid, 0); return true; } catch { return false; } };
+  await stop(child);
+  assert.equal(child.exitCode, 0);
+  assert.deepEqual(workers.filter(alive), [], 'no worker outlives the primary');
+  assert.equal(stderr, '');
 });

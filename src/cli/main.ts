@@ -82,11 +82,12 @@ export async function main(argv: string[]) {
       failStart(config, e);
     }
     let ready = 0;
+    let stopping = false;
     relayCacheInvalidations();
     for (let i = 0; i < config.workerCount; i++) cluster.fork();
     cluster.on('listening', () => { if (++ready === config.workerCount) banner(config, runtime.bootstrap!, tls?.caPath); });
     cluster.on('exit', (w, code) => {
-      if (code === 0) return;
+      if (code === 0 || stopping) return;
       process.stderr.write(`postern: worker ${w.process.pid} exited with ${code}\n`);
       // A worker that dies before every worker listens means the start failed: say so, don't linger.
       if (ready < config.workerCount) {
@@ -94,14 +95,32 @@ export async function main(argv: string[]) {
         process.exit(1);
       }
     });
-    const stop = () => { for (const w of Object.values(cluster.workers ?? {})) w?.kill(); process.exit(0); };
+    // Exit only once every worker has: a primary gone first leaves workers writing into a closed pipe.
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      const workers = Object.values(cluster.workers ?? {}).filter((w) => w && !w.isDead());
+      let left = workers.length;
+      if (!left) process.exit(0);
+      for (const w of workers) {
+        w!.once('exit', () => { if (--left === 0) process.exit(0); });
+        w!.process.kill('SIGTERM');
+      }
+      setTimeout(() => { for (const w of workers) w!.process.kill('SIGKILL'); process.exit(1); }, 10_000).unref();
+    };
     process.on('SIGINT', stop); process.on('SIGTERM', stop);
     return;
   }
   try {
     const { runtime, tls, server } = await serve(config, { primary: cluster.isPrimary, bus: cluster.isWorker ? workerCacheBus() : undefined });
     if (cluster.isPrimary) banner(config, runtime.bootstrap!, tls?.caPath);
-    const stop = () => { server.close(); runtime.close().finally(() => process.exit(0)); };
+    let stopping = false; // Ctrl-C reaches the workers too, then the primary's SIGTERM
+    const stop = () => {
+      if (stopping) return;
+      stopping = true;
+      server.close();
+      runtime.close().finally(() => process.exit(0));
+    };
     process.on('SIGINT', stop); process.on('SIGTERM', stop);
   } catch (e) {
     failStart(config, e);
