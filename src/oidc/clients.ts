@@ -1,6 +1,10 @@
 import type { Env } from '../tenant/env.ts';
 
-export interface CachedClient { id: string; data: any; secret?: string; grants: Map<string, string[]> }
+export interface CachedClient {
+  id: string; data: any; secret?: string;
+  /** Client grants: audience → scopes, and the same scopes space-joined (the token path wants them as one string). */
+  grants: Map<string, string[]>; grantScope: Map<string, string>;
+}
 
 /**
  * Auth0 applications as the protocol engine and the compatibility layer see
@@ -23,6 +27,7 @@ export class ClientCache {
       value = {
         id, data: doc.data, secret: doc.secret ? this.env.box.open(doc.secret) : undefined,
         grants: new Map(grants.map((g) => [g.data.audience, g.data.scope ?? []])),
+        grantScope: new Map(grants.map((g) => [g.data.audience, (g.data.scope ?? []).join(' ')])),
       };
     }
     this.entries.set(id, { at: Date.now(), value });

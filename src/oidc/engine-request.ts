@@ -1,3 +1,4 @@
+import querystring from 'node:querystring';
 import type Koa from 'koa';
 import { readParams } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
@@ -46,11 +47,20 @@ export async function readOAuthParams(ctx: Koa.Context): Promise<Record<string, 
 }
 
 /**
+ * Form encoding for node:querystring's parser (the engine's), escaping only what
+ * that parser gives meaning to. A client_credentials request for the Management
+ * API carries some 250 scopes; with `:` left as is the engine decodes them on
+ * its fast path instead of percent-decoding kilobytes per token.
+ */
+const formEscape = (v: string) =>
+  (/[%&=+]/.test(v) ? v.replace(/[%&=+]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`) : v).replaceAll(' ', '+');
+
+/**
  * Gives the engine the parameters as its form body. As text: the engine parses
  * a string body once, but turns an object into a string and parses that again.
  */
 export function handToEngine(ctx: Koa.Context, params: Record<string, string>) {
-  const body = new URLSearchParams(params).toString();
+  const body = querystring.stringify(params, '&', '=', { encodeURIComponent: formEscape });
   (ctx.req as any).body = body;
   (ctx.request as any).body = body;
   ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';

@@ -69,9 +69,15 @@ function clientMetadata(c: CachedClient) {
 
 export function buildProvider(deps: EngineDeps): Provider {
   const { env, clients, apis, settings } = deps;
+  // One metadata object per cached application: the engine hashes the JSON of
+  // what the adapter returns on every request, so rebuild it only when the cache does.
+  const metadata = new WeakMap<CachedClient, any>();
   const Base = adapterFactory(env.store, async (id) => {
     const c = await clients.get(id);
-    return c ? clientMetadata(c) as any : undefined;
+    if (!c) return undefined;
+    let m = metadata.get(c);
+    if (!m) metadata.set(c, m = clientMetadata(c));
+    return m;
   });
   const Adapter = withSessionLimits(withAuth0Consumption(Base, env, clients), () => settings.value);
   const findAccount = withOrganizationClaims(findAccountFor(env));
@@ -82,7 +88,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     const cached = await clients.get(client.clientId);
     // Client credentials may carry only what a client grant allows.
     const scope = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials'
-      ? (cached?.grants.get(indicator) ?? []).join(' ')
+      ? cached?.grantScope.get(indicator) ?? ''
       : (api.data.scopes ?? []).map((s: any) => s.value).join(' ');
     const current = env.keys.current();
     return {

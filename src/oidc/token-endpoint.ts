@@ -34,7 +34,7 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
     throw new OAuthError(403, 'access_denied', `Client is not authorized to access "${audience}". You need to create a "client-grant" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants`);
   }
   if (params.scope === undefined || String(params.scope).trim() === '') {
-    params.scope = granted.join(' ');
+    params.scope = client.grantScope.get(String(audience))!;
   } else {
     const missing = String(params.scope).split(/\s+/).filter((s) => s && !granted.includes(s));
     if (missing.length) throw new OAuthError(403, 'access_denied', `Client has not been granted scopes: ${missing.join(', ')}`);
