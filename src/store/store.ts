@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Backend, Db } from './db.ts';
 import type { Database, DocRow, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from './schema.ts';
 import { UniqueViolation } from '../lib/errors.ts';
@@ -92,6 +92,7 @@ export class Store {
   readonly roles: DocRepo<any>;
   readonly organizations: DocRepo<any>;
   readonly invitations: DocRepo<any>;
+  private compiled = new Map<string, CompiledQuery>();
 
   constructor(readonly handle: Db, readonly tenantId: string) {
     this.db = handle.kysely;
@@ -151,9 +152,26 @@ export class Store {
     await this.db.updateTable('signing_keys').set(patch).where('tenant_id', '=', this.tenantId).where('kid', '=', kid).execute();
   }
 
+  /**
+   * First row of a hot lookup whose SQL never changes, compiled once: Kysely
+   * would rebuild and recompile it on every call (the token path runs several
+   * per request). `params` are the query's parameters in SQL order.
+   */
+  private async firstRow<T>(key: string, params: unknown[], build: () => { compile(): CompiledQuery }): Promise<T | undefined> {
+    let q = this.compiled.get(key);
+    if (!q) {
+      q = build().compile();
+      if (q.parameters.length !== params.length) throw new Error(`firstRow ${key}: ${q.parameters.length} parameters, ${params.length} given`);
+      this.compiled.set(key, q);
+    }
+    const r = await this.db.executeQuery<T>({ ...q, parameters: params });
+    return r.rows[0];
+  }
+
   // --- users --------------------------------------------------------------
   getUser(userId: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).executeTakeFirst();
+    return this.firstRow('getUser', [this.tenantId, userId],
+      () => this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', userId));
   }
   usersByEmail(email: string): Promise<UserRow[]> {
     return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId)
@@ -194,9 +212,9 @@ export class Store {
         account_id: row.account_id, expires_at: row.expires_at, consumed_at: row.consumed_at,
       })).execute();
   }
-  findPayload(model: string, column: 'id' | 'uid' | 'user_code', value: string) {
-    return this.db.selectFrom('oidc_payloads').selectAll().where('tenant_id', '=', this.tenantId)
-      .where('model', '=', model).where(column, '=', value).executeTakeFirst();
+  findPayload(model: string, column: 'id' | 'uid' | 'user_code', value: string): Promise<OidcPayloadRow | undefined> {
+    return this.firstRow(`findPayload:${column}`, [this.tenantId, model, value],
+      () => this.db.selectFrom('oidc_payloads').selectAll().where('tenant_id', '=', this.tenantId).where('model', '=', model).where(column, '=', value));
   }
   async consumePayload(model: string, id: string) {
     await this.db.updateTable('oidc_payloads').set({ consumed_at: Math.floor(Date.now() / 1000) })
