@@ -1,9 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
 import type { UserRow } from '../src/store/schema.ts';
 import { addMembers, addRolePermissions, assignRoles } from '../src/store/rbac-store.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 // A request-by-request replay of baton-auth0 (v0.0.13) against Postern, as
 // ../shared/integrations/baton-auth0.md records it: one form-encoded token
@@ -95,7 +95,7 @@ before(async () => {
   }
   userIds.push(...rows.map((r) => r.user_id));
 
-  const mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  const mc = managementClient(s);
   await mc.resourceServers.create({ identifier: API, name: 'Baton API', scopes: [{ value: 'read:x' }, { value: 'write:x' }, { value: 'admin:x' }] });
   const sizes = [250, 100, 0, 7, 1];
   for (let r = 0; r < sizes.length; r++) {
@@ -272,7 +272,7 @@ test('baton-auth0 grant and revoke, twice each, all 204; org revoke with the doc
   assert.ok((await orgMembers()).includes(user), 'a refused revoke changes nothing');
 
   // With the scope Auth0 really requires, the revoke is idempotent.
-  const mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  const mc = managementClient(s);
   const grant = (await mc.clientGrants.list({ client_id: creds.id })).data[0];
   await mc.clientGrants.update(grant.id!, { scope: [...DOCUMENTED_SCOPES, 'delete:organization_members'] });
   await fetchToken();

@@ -2,8 +2,9 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 import { getPage, outbox, waitForMail } from './helpers/outbox.ts';
 import { startSmtp, unQuotedPrintable, type SmtpServer } from './helpers/smtp.ts';
 
@@ -23,7 +24,7 @@ const logLines: any[] = [];
 before(async () => {
   s = await startServer();
   smtp = await startSmtp();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   const u = await s.api('POST', '/users', { body: { connection: 'Username-Password-Authentication', email: EMAIL, password: PASSWORD } });
   assert.equal(u.status, 201, JSON.stringify(u.body));
   userId = u.body.user_id;

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 import { assertError } from './helpers/assert.ts';
 
 // Clients, resource servers and client grants through the official SDK, with
@@ -11,7 +12,7 @@ let s: TestServer;
 let mc: ManagementClient;
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
 });
 after(async () => { await s?.close(); });
 

@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { decodeProtectedHeader } from 'jose';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 import { assertError } from './helpers/assert.ts';
 
 // Tenant settings, signing keys (rotate, revoke, and what a revoked key means
@@ -12,7 +13,7 @@ let s: TestServer;
 let mc: ManagementClient;
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
 });
 after(async () => { await s?.close(); });
 

@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 import { assertError } from './helpers/assert.ts';
 
 // Connections and users: the SDK for what it covers, fetch for the query
@@ -12,7 +13,7 @@ let s: TestServer;
 let mc: ManagementClient;
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
 });
 after(async () => { await s?.close(); });
 

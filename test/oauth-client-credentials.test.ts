@@ -1,9 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 // Auth0's /oauth/token client_credentials grant, discovery and JWKS, driven
 // over HTTPS. Fixtures (an API, an M2M app and its grant) are made with the
@@ -18,7 +19,7 @@ let noCc: { client_id: string; client_secret: string };
 
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   await mc.resourceServers.create({
     name: 'CC API', identifier: API, token_lifetime: 1234,
     scopes: [{ value: 'read:things', description: 'r' }, { value: 'write:things', description: 'w' }, { value: 'delete:things', description: 'd' }],

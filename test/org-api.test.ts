@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 let s: TestServer;
 let mc: ManagementClient;
@@ -10,7 +11,7 @@ let dbConnId: string;
 
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   for (const n of ['ann', 'ben', 'cat']) {
     users.push((await mc.users.create({ connection: 'Username-Password-Authentication', email: `${n}@example.com`, password: 'Org-Passw0rd!!', name: n.toUpperCase() })).user_id!);
   }

@@ -1,11 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
 import {
   connectionAllowed, findInvitationByTicket, invitationDecision, loadOrgContext, membershipDecision, organizationRequirement, postLoginChoices,
 } from '../src/tenant/organizations-login.ts';
 import { orgForToken } from '../src/tenant/rbac.ts';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 test('organization_usage deny/allow/require and organization_require_behavior', () => {
   assert.deepEqual(organizationRequirement({}, undefined), { kind: 'none' });
@@ -43,7 +43,7 @@ before(async () => { s = await startServer(); });
 after(async () => { await s?.close(); });
 
 test('loaders: organization by id or name, membership, enabled connection, invitation ticket, token org claims', async () => {
-  const mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  const mc = managementClient(s);
   const conn = (await s.api('GET', '/connections')).body.find((c: any) => c.name === 'Username-Password-Authentication');
   const org = await mc.organizations.create({ name: 'login-org', enabled_connections: [{ connection_id: conn.id, assign_membership_on_login: true }] });
   const user = (await mc.users.create({ connection: 'Username-Password-Authentication', email: 'ol@example.com', password: 'Org-L0gin-pw!' })).user_id!;

@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 import { createApp, createUser, formFields, go, follow, Jar, scriptedLogin } from './helpers/login-flow.ts';
 import { outbox } from './helpers/outbox.ts';
 
@@ -26,7 +27,7 @@ let conn: any;
 
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   const scopes = [{ value: 'read:x' }, { value: 'write:x' }, { value: 'del:x' }];
   for (const d of DIALECTS) await mc.resourceServers.create({ identifier: api(d), scopes, enforce_policies: true, token_dialect: d, allow_offline_access: true });
   await mc.resourceServers.create({ identifier: OPEN, scopes, enforce_policies: false, token_dialect: 'access_token_authz', allow_offline_access: true });

@@ -1,7 +1,8 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 let s: TestServer;
 let mc: ManagementClient;
@@ -11,7 +12,7 @@ let bob: string;
 
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   await mc.resourceServers.create({ identifier: API, name: 'RBAC API', scopes: [{ value: 'read:docs', description: 'Read docs' }, { value: 'write:docs', description: 'Write docs' }, { value: 'admin' }] as any });
   alice = (await mc.users.create({ connection: 'Username-Password-Authentication', email: 'alice@example.com', password: 'Al1ce-Passw0rd!' })).user_id!;
   bob = (await mc.users.create({ connection: 'Username-Password-Authentication', email: 'bob@example.com', password: 'B0b-Passw0rd!!' })).user_id!;

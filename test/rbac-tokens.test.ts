@@ -1,8 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 let s: TestServer;
 let mc: ManagementClient;
@@ -16,7 +17,7 @@ const scopes = [{ value: 'read:a' }, { value: 'write:a' }, { value: 'del:a' }];
 
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   await mc.resourceServers.create({ identifier: A, scopes, enforce_policies: true, token_dialect: 'access_token_authz' });
   await mc.resourceServers.create({ identifier: B, scopes, enforce_policies: true, token_dialect: 'access_token' });
   await mc.resourceServers.create({ identifier: C, scopes, enforce_policies: false, token_dialect: 'access_token' });

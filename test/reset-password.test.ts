@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 import { getPage, outbox, postForm, waitForMail } from './helpers/outbox.ts';
 import { verifyPassword } from '../src/tenant/users.ts';
 
@@ -17,7 +18,7 @@ let userId: string;
 
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   const conn = await s.api('POST', '/connections', { body: { name: CONN, strategy: 'auth0', options: { passwordPolicy: 'good', password_history: { enable: true, size: 3 } } } });
   assert.equal(conn.status, 201, JSON.stringify(conn.body));
   const u = await s.api('POST', '/users', { body: { connection: CONN, email: EMAIL, password: OLD } });

@@ -1,7 +1,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ManagementClient } from 'auth0';
+import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 // The sessions and refresh-tokens Management API over real engine payloads,
 // made through oidc-provider's own models (the same rows a login writes).
@@ -15,7 +16,7 @@ const API = 'https://sessions-api.example.com/';
 
 before(async () => {
   s = await startServer();
-  mc = new ManagementClient({ domain: s.domain, clientId: s.clientId, clientSecret: s.clientSecret });
+  mc = managementClient(s);
   userId = (await s.api('POST', '/users', { body: { connection: 'Username-Password-Authentication', email: 'sess@example.com', password: 'Sess-Passw0rd!' } })).body.user_id;
   otherUser = (await s.api('POST', '/users', { body: { connection: 'Username-Password-Authentication', email: 'other@example.com', password: 'Sess-Passw0rd!' } })).body.user_id;
   clientId = (await s.api('POST', '/clients', { body: { name: 'rt app', app_type: 'regular_web', refresh_token: { rotation_type: 'rotating', expiration_type: 'expiring' } } })).body.client_id;
