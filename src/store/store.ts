@@ -158,14 +158,16 @@ export class Store {
    * per request). `params` are the query's parameters in SQL order.
    */
   private async firstRow<T>(key: string, params: unknown[], build: () => { compile(): CompiledQuery }): Promise<T | undefined> {
+    return (await this.runCompiled<T>(key, params, build)).rows[0];
+  }
+  private runCompiled<T>(key: string, params: unknown[], build: () => { compile(): CompiledQuery }) {
     let q = this.compiled.get(key);
     if (!q) {
       q = build().compile();
-      if (q.parameters.length !== params.length) throw new Error(`firstRow ${key}: ${q.parameters.length} parameters, ${params.length} given`);
+      if (q.parameters.length !== params.length) throw new Error(`compiled ${key}: ${q.parameters.length} parameters, ${params.length} given`);
       this.compiled.set(key, q);
     }
-    const r = await this.db.executeQuery<T>({ ...q, parameters: params });
-    return r.rows[0];
+    return this.db.executeQuery<T>({ ...q, parameters: params });
   }
 
   // --- users --------------------------------------------------------------
@@ -204,13 +206,15 @@ export class Store {
   }
 
   // --- oidc-provider payloads ----------------------------------------------
+  /** Compiled once (a login saves about eight payloads); parameters: the row's columns in this order, then the updated ones again. */
   async upsertPayload(row: Omit<OidcPayloadRow, 'tenant_id'>) {
-    const values = { ...row, tenant_id: this.tenantId };
-    await this.db.insertInto('oidc_payloads').values(values)
-      .onConflict((oc) => oc.columns(['tenant_id', 'model', 'id']).doUpdateSet({
-        payload: row.payload, grant_id: row.grant_id, uid: row.uid, user_code: row.user_code,
-        account_id: row.account_id, expires_at: row.expires_at, consumed_at: row.consumed_at,
-      })).execute();
+    const { model, id, payload, grant_id, uid, user_code, account_id, expires_at, consumed_at } = row;
+    const updated = [payload, grant_id, uid, user_code, account_id, expires_at, consumed_at].map((v) => v ?? null);
+    await this.runCompiled('upsertPayload', [model, id, ...updated, this.tenantId, ...updated], () => {
+      const v = { payload: 'p', grant_id: 'g', uid: 'u', user_code: 'c', account_id: 'a', expires_at: 1, consumed_at: 1 };
+      return this.db.insertInto('oidc_payloads').values({ model: 'm', id: 'i', ...v, tenant_id: this.tenantId })
+        .onConflict((oc) => oc.columns(['tenant_id', 'model', 'id']).doUpdateSet(v));
+    });
   }
   findPayload(model: string, column: 'id' | 'uid' | 'user_code', value: string): Promise<OidcPayloadRow | undefined> {
     return this.firstRow(`findPayload:${column}`, [this.tenantId, model, value],
