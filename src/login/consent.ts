@@ -2,9 +2,8 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
-import { readParams } from '../lib/body.ts';
-import { checkCsrf, csrfToken, page } from './html.ts';
-import { csrfSecret, errorPage, finish, loadInteraction, type LoginContext } from './interaction.ts';
+import { csrfToken, page } from './html.ts';
+import { type LoginContext, csrfSecret, errorPage, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { consentForm } from './pages.ts';
 
 // /u/consent: third-party applications (is_first_party: false) must be
@@ -48,10 +47,9 @@ export function consentRoutes(router: Router, env: Env, engine: Engine) {
   });
 
   router.post('/u/consent', async (ctx) => {
-    const body = await readParams(ctx).catch(() => ({} as Record<string, any>));
-    const lc = await loadInteraction(ctx, engine, body.state);
-    if (!lc) return;
-    if (!checkCsrf(ctx, csrfSecret(env), body._csrf)) return errorPage(ctx, lc.brand, 'Invalid or expired form. Please go back and try again.', 403);
+    const form = await readInteractionForm(ctx, env, engine);
+    if (!form) return;
+    const { body, lc } = form;
     if (lc.interaction.prompt?.name !== 'consent' || !lc.interaction.session?.accountId) return errorPage(ctx, lc.brand, 'There is nothing to approve.');
     if (body.action === 'accept') return approve(ctx, engine, lc);
     await finish(ctx, lc.interaction, { error: 'access_denied', error_description: 'User did not authorize the request' });

@@ -2,7 +2,8 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import type { CachedClient } from '../oidc/clients.ts';
-import { page, type Branding, esc } from './html.ts';
+import { page, type Branding, esc, checkCsrf } from './html.ts';
+import { readParams } from '../lib/body.ts';
 
 // Binding between Universal Login pages and the engine's interaction: the
 // page's `state` is the interaction id; results are saved on it and the
@@ -36,6 +37,21 @@ export async function loadInteraction(ctx: Koa.Context, engine: Engine, state: u
     return undefined;
   }
   return { interaction, client, brand, uid };
+}
+
+/** Answers a form without a valid CSRF token with an error page; true when it did. */
+export function rejectForgedForm(ctx: Koa.Context, env: Env, brand: Branding, body: Record<string, any>): boolean {
+  if (checkCsrf(ctx, csrfSecret(env), body._csrf)) return false;
+  errorPage(ctx, brand, 'Invalid or expired form. Please go back and try again.', 403);
+  return true;
+}
+
+/** A posted Universal Login form: its fields and its interaction, once the CSRF token checks out. */
+export async function readInteractionForm(ctx: Koa.Context, env: Env, engine: Engine) {
+  const body = await readParams(ctx).catch(() => ({} as Record<string, any>));
+  const lc = await loadInteraction(ctx, engine, body.state);
+  if (!lc || rejectForgedForm(ctx, env, lc.brand, body)) return undefined;
+  return { body, lc };
 }
 
 /** Saves the interaction's result and sends the browser back to the engine. */

@@ -2,11 +2,10 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
-import { readParams } from '../lib/body.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
 import { recordLogin } from '../oidc/account.ts';
-import { checkCsrf, csrfToken, page } from './html.ts';
-import { csrfSecret, dbConnections, errorPage, finish, loadInteraction, type LoginContext } from './interaction.ts';
+import { csrfToken, page } from './html.ts';
+import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { loginForm } from './pages.ts';
 
 // /u/login: email (or, where the connection requires one, username) and
@@ -37,10 +36,9 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
   });
 
   router.post('/u/login', async (ctx) => {
-    const body = await readParams(ctx).catch(() => ({} as Record<string, any>));
-    const lc = await loadInteraction(ctx, engine, body.state);
-    if (!lc) return;
-    if (!checkCsrf(ctx, csrfSecret(env), body._csrf)) return errorPage(ctx, lc.brand, 'Invalid or expired form. Please go back and try again.', 403);
+    const form = await readInteractionForm(ctx, env, engine);
+    if (!form) return;
+    const { body, lc } = form;
     const email = typeof body.username === 'string' ? body.username.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
     if (!email || !password) return renderLogin(ctx, env, lc, { email, error: 'Please enter your email address and password.', status: 400 });

@@ -7,8 +7,8 @@ import { listUserOrgIds } from '../store/rbac-store.ts';
 import { findOrganization } from '../tenant/rbac.ts';
 import { postLoginChoices } from '../tenant/organizations-login.ts';
 import { POST_LOGIN_PROMPT, PRE_LOGIN_PROMPT } from '../oidc/organization.ts';
-import { checkCsrf, csrfField, csrfToken, esc, page } from './html.ts';
-import { csrfSecret, errorPage, finish, loadInteraction, type LoginContext } from './interaction.ts';
+import { csrfField, csrfToken, esc, page } from './html.ts';
+import { type LoginContext, csrfSecret, errorPage, finish, loadInteraction, rejectForgedForm } from './interaction.ts';
 
 // /u/organization: Auth0's two organization prompts. Before login the person
 // types their organization's name; after login they pick one of their
@@ -82,7 +82,7 @@ export function organizationRoutes(router: Router, env: Env, engine: Engine) {
     const body = await readParams(ctx).catch(() => ({} as Record<string, any>));
     const p = await load(ctx, engine, body.state);
     if (!p) return;
-    if (!checkCsrf(ctx, csrfSecret(env), body._csrf)) return errorPage(ctx, p.lc.brand, 'Invalid or expired form. Please go back and try again.', 403);
+    if (rejectForgedForm(ctx, env, p.lc.brand, body)) return;
     if (p.when === 'pre') {
       const value = typeof body.organizationName === 'string' ? body.organizationName.trim() : '';
       if (!value) return renderSelection(ctx, env, p.lc, { error: 'Please enter your organization name.', status: 400 });

@@ -2,13 +2,12 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
-import { readParams } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
 import { createUser } from '../tenant/users.ts';
 import { checkPassword } from '../connections/password-policy.ts';
 import { recordLogin } from '../oidc/account.ts';
-import { checkCsrf, csrfToken, page } from './html.ts';
-import { csrfSecret, dbConnections, errorPage, finish, loadInteraction, type LoginContext } from './interaction.ts';
+import { csrfToken, page } from './html.ts';
+import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { signupForm } from './pages.ts';
 import { invitedEmail } from './invitation.ts';
 
@@ -44,10 +43,9 @@ export function signupRoutes(router: Router, env: Env, engine: Engine) {
   });
 
   router.post('/u/signup', async (ctx) => {
-    const body = await readParams(ctx).catch(() => ({} as Record<string, any>));
-    const lc = await loadInteraction(ctx, engine, body.state);
-    if (!lc) return;
-    if (!checkCsrf(ctx, csrfSecret(env), body._csrf)) return errorPage(ctx, lc.brand, 'Invalid or expired form. Please go back and try again.', 403);
+    const form = await readInteractionForm(ctx, env, engine);
+    if (!form) return;
+    const { body, lc } = form;
     const email = typeof body.email === 'string' ? body.email.trim() : '';
     const username = typeof body.username === 'string' && body.username.trim() ? body.username.trim() : undefined;
     const password = typeof body.password === 'string' ? body.password : '';
