@@ -187,9 +187,21 @@ export async function migrate(db: Kysely<any>): Promise<void> {
   // current one, or a sibling schema's tables (other tenants, parallel test
   // servers) make it skip creating its own.
   const schema = await sql<{ s: string }>`select current_schema() as s`.execute(db).then((r) => r.rows[0]?.s, () => undefined);
-  const { error, results } = await new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) }).migrateToLatest();
+  const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
+  let { error, results } = await migrator.migrateToLatest();
+  // Kysely's table check reads the catalog of every schema; a sibling schema
+  // dropped at that moment (3F000, not ours) is a race, not a failure: retry.
+  for (let i = 0; i < 5 && isSiblingSchemaRace(error, schema); i++) {
+    await new Promise((r) => setTimeout(r, 50 * (i + 1)));
+    ({ error, results } = await migrator.migrateToLatest());
+  }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');
     throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${(error as Error).message ?? error}`, { cause: error });
   }
+}
+
+function isSiblingSchemaRace(error: unknown, own: string | undefined): boolean {
+  const e = error as { code?: string; message?: string } | undefined;
+  return e?.code === '3F000' && !!own && !String(e.message).includes(`"${own}"`);
 }
