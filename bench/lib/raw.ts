@@ -18,7 +18,7 @@ async function onAllCores(kind: 'rs256' | 'bcrypt', seconds: number, data: Recor
   return counts.reduce((a, b) => a + b, 0) / seconds;
 }
 
-/** A payload the size of an Auth0 access token (the Management API one carries ~100 scopes). */
+/** A client_credentials payload with the given number of scopes (the Management API grants ~250). */
 export function tokenPayload(scopeCount = 100) {
   return {
     iss: 'https://localhost:8443/', sub: 'client@clients', aud: 'https://localhost:8443/api/v2/',
@@ -44,13 +44,13 @@ export async function rawBcryptRate(seconds: number) {
  * CPU milliseconds one operation costs, measured on this (otherwise idle) process:
  * unlike a rate, it barely moves when other jobs share the machine.
  */
-export async function rawCpuMs(kind: 'rs256' | 'bcrypt', seconds = 1): Promise<number> {
+export async function rawCpuMs(kind: 'rs256' | 'bcrypt', seconds = 1, scopeCount?: number): Promise<number> {
   let op: () => Promise<unknown> | unknown;
   if (kind === 'rs256') {
     const { SignJWT, importPKCS8 } = await import('jose');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'RS256');
-    const payload = tokenPayload();
+    const payload = tokenPayload(scopeCount);
     op = () => new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).setIssuedAt().setExpirationTime('1h').sign(key);
   } else {
     const { verifySync } = await import('@node-rs/bcrypt');

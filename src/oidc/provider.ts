@@ -22,6 +22,7 @@ import { ORG_CLAIMS, organizationInteractionUrl, organizationParam, organization
 import { grantServesOrganization, organizationGrant } from './organization-grant.ts';
 import { logoutSource, postLogoutSuccessSource } from './logout-pages.ts';
 import { revokeParams } from './revoke-endpoint.ts';
+import { DEFAULT_SCOPE } from './token-endpoint.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -40,6 +41,8 @@ async function customizeJwt(deps: EngineDeps, _ctx: KoaContextWithOIDC, token: a
   if (token.kind === 'ClientCredentials') {
     p.sub = `${clientId}@clients`;
     p.gty = 'client-credentials';
+    const granted = (_ctx as any)?.state?.[DEFAULT_SCOPE];
+    if (!p.scope && granted) p.scope = granted;
   }
   userAccessTokenClaims(deps.env.issuer, _ctx, token, p);
   await applyRbacClaims(deps.env, api, token, p);
@@ -86,9 +89,12 @@ export function buildProvider(deps: EngineDeps): Provider {
     const api = await apis.get(indicator);
     if (!api) throw new (Provider as any).errors.InvalidTarget(`Service not found: ${indicator}`);
     const cached = await clients.get(client.clientId);
-    // Client credentials may carry only what a client grant allows.
-    const scope = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials'
-      ? cached?.grantScope.get(indicator) ?? ''
+    // Client credentials may carry only what a client grant allows; a request
+    // that names no scope gets all of them later (DEFAULT_SCOPE), and the
+    // engine need not filter an empty request against hundreds of scopes.
+    const cc = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
+    const scope = cc
+      ? (ctx.state?.[DEFAULT_SCOPE] ? '' : cached?.grantScope.get(indicator) ?? '')
       : (api.data.scopes ?? []).map((s: any) => s.value).join(' ');
     const current = env.keys.current();
     return {

@@ -12,7 +12,10 @@ function secretMatches(expected: string | undefined, given: unknown): boolean {
   return timingSafeEqual(digest(expected), digest(given));
 }
 
-async function clientCredentials(env: Env, engine: Engine, params: Record<string, any>) {
+/** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
+export const DEFAULT_SCOPE = 'posternDefaultScope';
+
+async function clientCredentials(env: Env, engine: Engine, params: Record<string, any>, ctx: Koa.Context) {
   const client = params.client_id ? await engine.clients.get(String(params.client_id)) : undefined;
   // Authenticity is the engine's job; it answers unknown clients and bad secrets
   // alike. Unauthenticated callers must not learn about grants or audiences, so
@@ -34,7 +37,12 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
     throw new OAuthError(403, 'access_denied', `Client is not authorized to access "${audience}". You need to create a "client-grant" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants`);
   }
   if (params.scope === undefined || String(params.scope).trim() === '') {
-    params.scope = client.grantScope.get(String(audience))!;
+    // Auth0 grants every granted scope when none is asked for; the engine
+    // grants none. Handing it the Management API's ~250 scopes as a parameter
+    // costs more than the signature, so the token gets them after the engine
+    // (see customizeJwt) and so does the response below.
+    delete params.scope;
+    ctx.state[DEFAULT_SCOPE] = client.grantScope.get(String(audience))!;
   } else {
     const missing = String(params.scope).split(/\s+/).filter((s) => s && !granted.includes(s));
     if (missing.length) throw new OAuthError(403, 'access_denied', `Client has not been granted scopes: ${missing.join(', ')}`);
@@ -55,7 +63,7 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     try {
       params = await readOAuthParams(ctx);
       if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: grant_type');
-      if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params);
+      if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params, ctx);
     } catch (e) {
       if (e instanceof OAuthError) return sendOAuthError(ctx, e);
       if (e instanceof ApiError) return sendOAuthError(ctx, new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message));
@@ -64,6 +72,8 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     handToEngine(ctx, params);
     ctx.path = '/oauth/token';
     await next();
+    const body = ctx.body as any;
+    if (ctx.status === 200 && body?.access_token && ctx.state[DEFAULT_SCOPE]) body.scope = ctx.state[DEFAULT_SCOPE];
     auth0ErrorBody(ctx);
   };
 }
