@@ -18,6 +18,18 @@ async function onAllCores(kind: 'rs256' | 'bcrypt', seconds: number, data: Recor
   return counts.reduce((a, b) => a + b, 0) / seconds;
 }
 
+/**
+ * Runs the load between two measurements of the raw rate and compares it with
+ * their mean: on a shared machine the speed drifts over a phase, and a ceiling
+ * taken only before the load would credit or blame the server for that drift.
+ */
+export async function bracketed<T>(raw: () => Promise<number>, load: () => Promise<T>) {
+  const before = await raw();
+  const result = await load();
+  const after = await raw();
+  return { result, raw: (before + after) / 2, before, after };
+}
+
 /** A client_credentials payload with the given number of scopes (the Management API grants ~250). */
 export function tokenPayload(scopeCount = 100) {
   return {
