@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { lightRequest, type LightResponse } from './http.ts';
 
 // A scripted browser for Universal Login: follows redirects by hand, keeps
 // cookies, fills whatever form the page shows (hidden fields as given, the
@@ -7,8 +8,8 @@ import { createHash, randomBytes } from 'node:crypto';
 
 class Jar {
   private cookies = new Map<string, string>();
-  absorb(res: Response) {
-    for (const c of res.headers.getSetCookie()) {
+  absorb(res: LightResponse) {
+    for (const c of res.setCookie) {
       const [pair, ...attrs] = c.split(';');
       const i = pair.indexOf('=');
       const name = pair.slice(0, i).trim(), value = pair.slice(i + 1).trim();
@@ -66,14 +67,13 @@ export async function passwordLogin(app: LoginApp, req: LoginRequest): Promise<R
   }).toString();
 
   let url = authorize.toString();
-  let init: RequestInit = {};
+  let init: { method?: string; body?: string; headers?: Record<string, string> } = {};
   let forms = 0;
   for (let hop = 0; hop < 20; hop++) {
-    const res = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as any), cookie: jar.header() } });
+    const res = await lightRequest(url, { ...init, headers: { ...init.headers, cookie: jar.header() } });
     jar.absorb(res);
-    const location = res.headers.get('location');
+    const location = res.location;
     if (res.status >= 300 && res.status < 400 && location) {
-      await res.arrayBuffer();
       const next = new URL(location, url);
       if (next.toString().startsWith(app.redirectUri)) {
         const code = next.searchParams.get('code');
@@ -84,7 +84,7 @@ export async function passwordLogin(app: LoginApp, req: LoginRequest): Promise<R
       url = next.toString(); init = {};
       continue;
     }
-    const text = await res.text();
+    const text = res.text;
     if (res.status !== 200 || ++forms > 3) throw new FlowError(`${new URL(url).pathname} answered ${res.status}: ${text.replace(/<[^>]+>/g, ' ').replace(/\s+/g, ' ').slice(0, 160)}`);
     const form = fillForm(text, url, req);
     if (!form) throw new FlowError(`no form on ${new URL(url).pathname}`);
@@ -95,11 +95,12 @@ export async function passwordLogin(app: LoginApp, req: LoginRequest): Promise<R
 }
 
 async function exchange(app: LoginApp, code: string, verifier: string) {
-  const res = await fetch(new URL('/oauth/token', app.baseUrl), {
+  const res = await lightRequest(new URL('/oauth/token', app.baseUrl).toString(), {
     method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: app.redirectUri, client_id: app.clientId, client_secret: app.clientSecret }),
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, code_verifier: verifier, redirect_uri: app.redirectUri, client_id: app.clientId, client_secret: app.clientSecret }).toString(),
   });
-  const body = await res.json() as any;
+  let body: any;
+  try { body = JSON.parse(res.text); } catch { body = res.text; }
   if (res.status !== 200 || !body.access_token) throw new FlowError(`code exchange answered ${res.status}: ${JSON.stringify(body).slice(0, 200)}`);
   return body;
 }
