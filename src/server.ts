@@ -15,7 +15,8 @@ import { discovery } from './oidc/discovery.ts';
 import { managementRouter } from './management/router.ts';
 import { managementRoutes } from './management/index.ts';
 import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
-import { loginRouter } from './login/index.ts';
+import { LOGIN_PATHS, loginRouter } from './login/index.ts';
+import { under } from './lib/paths.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -88,9 +89,9 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
     }
   });
   const mgmt = managementRouter(env, managementRoutes);
-  app.use(mgmt.routes());
+  app.use(under(['/api/v2'], mgmt.routes()));
   app.use(discovery(env));
-  app.use(loginRouter(env, engine).routes());
+  app.use(under(LOGIN_PATHS, loginRouter(env, engine).routes()));
   app.use(tokenEndpoint(env, engine));
   app.use(engine.middleware());
   return {

@@ -190,6 +190,20 @@ describe('users', () => {
     assert.equal(v.email_verified, 1);
   });
 
+  test('recordLogin counts every one of concurrent logins, in this tenant only', async () => {
+    await a.insertUser(userRow('auth0|count', 'count@example.com'));
+    await b.insertUser(userRow('auth0|count', 'count@example.com'));
+    const before = (await a.getUser('auth0|count'))!.logins_count;
+    await Promise.all(Array.from({ length: 5 }, (_, i) => a.recordLogin('auth0|count', `2026-01-0${i + 1}T00:00:00.000Z`, `10.0.0.${i}`)));
+    const u = (await a.getUser('auth0|count'))!;
+    assert.equal(u.logins_count, before + 5);
+    assert.match(u.last_login!, /^2026-01-0[1-5]T/);
+    assert.match(u.last_ip!, /^10\.0\.0\.[0-4]$/);
+    assert.equal((await b.getUser('auth0|count'))!.logins_count, before, "the other tenant's user is untouched");
+    await a.deleteUser('auth0|count');
+    await b.deleteUser('auth0|count');
+  });
+
   test('unique email per connection is a UniqueViolation; other connection or tenant is fine', async () => {
     await assert.rejects(a.insertUser(userRow('auth0|2', 'mixed@case.example')), UniqueViolation);
     await assert.rejects(a.insertUser(userRow('auth0|1', 'another@example.com')), UniqueViolation, 'duplicate user_id');
@@ -287,6 +301,15 @@ describe('oidc payloads', () => {
     assert.ok(await b.findPayload('AccessToken', 'id', 'at-b'), "another tenant's grant of the same id stays");
     await a.destroyPayload('AccessToken', 'at-2');
     assert.equal(await a.findPayload('AccessToken', 'id', 'at-2'), undefined);
+  });
+
+  test('claimPayload: exactly one of concurrent claims wins; release makes it claimable again', async () => {
+    await a.upsertPayload(row('EmailTicket', 'ticket-1'));
+    const wins = await Promise.all(Array.from({ length: 4 }, () => a.claimPayload('EmailTicket', 'ticket-1')));
+    assert.equal(wins.filter(Boolean).length, 1);
+    assert.equal(await b.claimPayload('EmailTicket', 'ticket-1'), false, 'another tenant cannot claim it');
+    await a.releasePayload('EmailTicket', 'ticket-1');
+    assert.equal(await a.claimPayload('EmailTicket', 'ticket-1'), true);
   });
 
   test('listPayloads by model and account', async () => {

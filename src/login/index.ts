@@ -15,6 +15,9 @@ import { organizationRoutes } from './organization.ts';
  * endpoints: Universal Login pages, logout, database-connection endpoints.
  * Each concern registers its routes from its own file.
  */
+/** Every path the router below serves starts with one of these. */
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout'] as const;
+
 export function loginRouter(env: Env, engine: Engine): Router {
   const router = new Router();
   loginRoutes(router, env, engine);

@@ -42,7 +42,5 @@ export function findAccountFor(env: Env) {
 
 /** Bookkeeping Auth0 does on each successful login. */
 export async function recordLogin(env: Env, row: UserRow, ip: string) {
-  await env.store.updateUser(row.user_id, {
-    last_login: new Date().toISOString(), last_ip: ip, logins_count: (row.logins_count ?? 0) + 1,
-  });
+  await env.store.recordLogin(row.user_id, new Date().toISOString(), ip);
 }

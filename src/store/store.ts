@@ -180,8 +180,15 @@ export class Store {
       .where('email_norm', '=', email.toLowerCase()).orderBy('created_at').execute();
   }
   userByConnectionEmail(connection: string, email: string): Promise<UserRow | undefined> {
-    return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId)
-      .where('connection', '=', connection).where('email_norm', '=', email.toLowerCase()).executeTakeFirst();
+    return this.firstRow('userByConnectionEmail', [this.tenantId, connection, email.toLowerCase()],
+      () => this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId)
+        .where('connection', '=', connection).where('email_norm', '=', email.toLowerCase()));
+  }
+  /** Counts a login in the database, so concurrent logins of one user all count. */
+  async recordLogin(userId: string, at: string, ip: string) {
+    await this.runCompiled('recordLogin', [at, ip, this.tenantId, userId], () => this.db.updateTable('users')
+      .set({ last_login: at, last_ip: ip, logins_count: sql<number>`logins_count + 1` })
+      .where('tenant_id', '=', this.tenantId).where('user_id', '=', userId));
   }
   async insertUser(row: Omit<UserRow, 'tenant_id'>) {
     await guard(this.db.insertInto('users').values({ ...row, tenant_id: this.tenantId }).execute());
@@ -221,22 +228,25 @@ export class Store {
       () => this.db.selectFrom('oidc_payloads').selectAll().where('tenant_id', '=', this.tenantId).where('model', '=', model).where(column, '=', value));
   }
   async consumePayload(model: string, id: string) {
-    await this.db.updateTable('oidc_payloads').set({ consumed_at: Math.floor(Date.now() / 1000) })
-      .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();
+    const now = Math.floor(Date.now() / 1000);
+    await this.runCompiled('consumePayload', [now, this.tenantId, model, id], () => this.db.updateTable('oidc_payloads')
+      .set({ consumed_at: now }).where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id));
   }
   /** Marks a payload consumed only if it was not; true for the one caller that won. */
   async claimPayload(model: string, id: string): Promise<boolean> {
-    const r = await this.db.updateTable('oidc_payloads').set({ consumed_at: Math.floor(Date.now() / 1000) })
-      .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id)
-      .where('consumed_at', 'is', null).executeTakeFirst();
-    return Number(r.numUpdatedRows) > 0;
+    const now = Math.floor(Date.now() / 1000);
+    const r = await this.runCompiled('claimPayload', [now, this.tenantId, model, id], () => this.db.updateTable('oidc_payloads')
+      .set({ consumed_at: now }).where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id)
+      .where('consumed_at', 'is', null));
+    return Number(r.numAffectedRows ?? 0) > 0;
   }
   async releasePayload(model: string, id: string) {
     await this.db.updateTable('oidc_payloads').set({ consumed_at: null })
       .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();
   }
   async destroyPayload(model: string, id: string) {
-    await this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();
+    await this.runCompiled('destroyPayload', [this.tenantId, model, id],
+      () => this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id));
   }
   async revokeGrant(grantId: string) {
     await this.db.deleteFrom('oidc_payloads').where('tenant_id', '=', this.tenantId).where('grant_id', '=', grantId).execute();
