@@ -107,3 +107,17 @@ test('percent-encoded ids are decoded', async () => {
   const bad = await call('GET', '/users/%E0%A4%A');
   assert.ok(bad.status >= 400 && bad.status < 500, `malformed escape: ${bad.status}`);
 });
+
+test('a body over 1 MB is refused in the error shape, and the server keeps answering', async () => {
+  const big = JSON.stringify({ email: 'big@example.com', connection: 'Username-Password-Authentication', password: 'x', user_metadata: { pad: 'x'.repeat(1_100_000) } });
+  const r = await call('POST', '/users', big);
+  assert.equal(r.status, 413, JSON.stringify(r.body).slice(0, 200));
+  assertShape(r, 'oversized body');
+  assert.equal(r.body.errorCode, 'payload_too_large');
+  const after = await call('GET', '/users?q=email:"big@example.com"&search_engine=v3');
+  assert.equal(after.status, 200);
+  assert.deepEqual(after.body, [], 'nothing was created from the refused body');
+  const form = await fetch(`${s.baseUrl}/oauth/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `grant_type=client_credentials&pad=${'x'.repeat(1_100_000)}` });
+  assert.equal(form.status, 400);
+  assert.equal((await form.json() as any).error, 'invalid_request');
+});

@@ -9,6 +9,7 @@ import { checkCsrf, csrfField, csrfToken, esc, page, type Branding } from './htm
 import { branding } from './branding.ts';
 import { requestPasswordReset } from './account-mail.ts';
 import { claimTicket, peekTicket, releaseTicket, resultRedirect } from './tickets.ts';
+import { csrfSecret } from './interaction.ts';
 
 // Forgot password (/u/reset-password/request) and the page the emailed link
 // opens (/u/reset-password?ticket=...). The request page answers the same
@@ -16,7 +17,6 @@ import { claimTicket, peekTicket, releaseTicket, resultRedirect } from './ticket
 // connection's password policy and history through updateUser.
 
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
-const csrfSecret = (env: Env) => env.box.derive('postern login csrf');
 const str = (v: unknown) => (typeof v === 'string' ? v : '');
 
 const message = (ctx: Koa.Context, brand: Branding, title: string, text: string, status = 200, extra = '') =>

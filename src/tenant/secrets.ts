@@ -7,6 +7,7 @@ const PREFIX = 'enc:v1:';
 
 export class SecretBox {
   private key: Buffer;
+  private derived = new Map<string, string>();
   constructor(masterKey: string) {
     const key = Buffer.from(masterKey, /^[0-9a-f]{64}$/i.test(masterKey) ? 'hex' : 'base64url');
     if (key.length !== 32) throw new Error('master key must be 32 bytes (64 hex characters or base64url)');
@@ -20,7 +21,9 @@ export class SecretBox {
   }
   /** A stable secret for one purpose (e.g. cookie signing), the same on every node. */
   derive(label: string): string {
-    return createHmac('sha256', this.key).update(label).digest('base64url');
+    let v = this.derived.get(label);
+    if (v === undefined) this.derived.set(label, v = createHmac('sha256', this.key).update(label).digest('base64url'));
+    return v;
   }
   open(sealed: string): string {
     if (!sealed.startsWith(PREFIX)) throw new Error('value is not sealed');
