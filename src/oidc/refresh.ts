@@ -68,10 +68,7 @@ export function withAuth0Consumption(Base: any, env: Env, clients: ClientCache) 
     async consume(id: string) {
       const model = (this as any).modelName;
       if (model !== 'RefreshToken' && model !== 'AuthorizationCode') return super.consume(id);
-      const base = env.store.db.updateTable('oidc_payloads').set({ consumed_at: now() })
-        .where('tenant_id', '=', env.store.tenantId).where('model', '=', model).where('id', '=', id);
-      const r = await base.where('consumed_at', 'is', null).executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1) return;
+      if (await env.store.claimPayload(model, id)) return;
       const row = await env.store.findPayload(model, 'id', id);
       const payload = row ? JSON.parse(row.payload) : undefined;
       if (model === 'RefreshToken' && row?.consumed_at) {
