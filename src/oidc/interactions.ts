@@ -24,7 +24,8 @@ export function requestedScopes(ctx: any) {
 /**
  * First-party applications are never asked for consent (as in Auth0): their
  * grant simply grows to cover what each request asks for. Third-party
- * applications keep what the person approved on the consent page.
+ * applications keep what the person approved on the consent page. The grant
+ * comes back unsaved: organizationGrant completes it and saves it once.
  */
 export function loadExistingGrantFor(clients: ClientCache, reusable: (ctx: any, grant: any) => boolean = () => true) {
   return async (ctx: any) => {
@@ -42,7 +43,6 @@ export function loadExistingGrantFor(clients: ClientCache, reusable: (ctx: any, 
     const { oidc, resources } = requestedScopes(ctx);
     if (oidc.length) grant.addOIDCScope(oidc.join(' '));
     for (const [indicator, scopes] of Object.entries(resources)) if (scopes.length) grant.addResourceScope(indicator, scopes.join(' '));
-    await grant.save();
     return grant;
   };
 }
