@@ -30,6 +30,7 @@ const { roleUsersBench } = await import('./role-users.ts');
 const { loginBench } = await import('./login.ts');
 const { refreshBench } = await import('./refresh.ts');
 const { rbacTokensBench } = await import('./rbac-tokens.ts');
+const { engineFloorBench } = await import('./engine-floor.ts');
 const { analyze, openBenchDb, seedUsers } = await import('./seed-users.ts');
 
 const t0 = performance.now();
@@ -75,6 +76,9 @@ if (['tokens', 'users', 'login', 'refresh', 'rbac', 'rss'].some(wants)) {
     await s.stop();
   }
 }
+
+// The engine without Postern, for the ceiling the throughput targets meet.
+if (wants('engine')) await guarded('engine', 'the engine alone', engineFloorBench);
 
 // User search, RSS with many users, and role-member paging, per backend.
 if (wants('search') || wants('role-users')) {

@@ -2,7 +2,7 @@
 //   BENCH_QUICK=1            ~30 s smoke run: 10k users, short load phases
 //   BENCH_USERS=100000,1000000  user-search scales (ascending; each tops up the previous)
 //   BENCH_BACKENDS=sqlite,postgres
-//   BENCH_ONLY=tokens,users,search,login,refresh,rbac,role-users,rss   (default: all)
+//   BENCH_ONLY=tokens,users,search,login,refresh,rbac,engine,role-users,rss   (default: all)
 //   BENCH_DURATION=10        seconds per throughput phase
 //   BENCH_PG_URL=postgres://postgres@127.0.0.1:5432/test
 //   BENCH_KEEP=1             keep bench/.data/<run> afterwards

@@ -1,0 +1,71 @@
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { bench } from './lib/config.ts';
+import { BARE_API, BARE_CLIENT, apiScopes } from './lib/bare-engine.ts';
+import { cannon } from './lib/load.ts';
+import { rawCpuMs } from './lib/raw.ts';
+import { fmt, heading, note, record } from './lib/report.ts';
+import { CA_DIR, freePort } from './lib/server.ts';
+
+// What the protocol engine costs on its own: oidc-provider with its in-memory
+// adapter and nothing of Postern, one process, the same TLS and load as the
+// throughput phases. Its CPU per grant and the share of it that is signing
+// bound what any layer around the engine can reach: the issue targets ask for
+// signing to be ≥ 60% (client credentials, ratio 0.6) and ≥ 80% (refresh,
+// ratio 0.4 of a possible 0.5) of the work.
+
+async function startBareEngine(scopes: number) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'lib', 'bare-engine.ts'), String(port), String(scopes)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const tokens = await new Promise<string[]>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`the bare engine did not start:\n${out}`)), 30_000);
+    const read = (d: Buffer) => {
+      out += d;
+      const m = /^READY (.*)$/m.exec(out);
+      if (m) { clearTimeout(timer); resolve(JSON.parse(m[1]).tokens); }
+    };
+    child.stdout!.on('data', read);
+    child.stderr!.on('data', (d) => { out += d; });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`the bare engine exited with ${code}:\n${out}`)); });
+  });
+  const cpuSeconds = () => {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  };
+  return { url: `https://localhost:${port}/token`, tokens, cpuSeconds, stop: () => { child.removeAllListeners('exit'); child.kill('SIGINT'); } };
+}
+
+const form = (p: Record<string, string>) => new URLSearchParams({ client_id: BARE_CLIENT.id, client_secret: BARE_CLIENT.secret, ...p }).toString();
+
+async function measure(label: string, scopes: number, grant: 'client_credentials' | 'refresh_token') {
+  const engine = await startBareEngine(scopes);
+  try {
+    // The engine grants no scope that is not asked for; ask for all, as Postern's default does.
+    const body = grant === 'client_credentials'
+      ? form({ grant_type: 'client_credentials', resource: BARE_API, scope: apiScopes(scopes) })
+      : form({ grant_type: 'refresh_token', refresh_token: engine.tokens[0] });
+    const probe = await fetch(engine.url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body });
+    const pj = await probe.json() as any;
+    if (probe.status !== 200 || !pj.access_token) throw new Error(`the bare engine answered ${probe.status} ${JSON.stringify(pj).slice(0, 200)}`);
+    const signs = pj.id_token ? 2 : 1;
+    const signCpu = await rawCpuMs('rs256', bench.rawCpuSeconds, scopes);
+    const r = await cannon({ url: engine.url, method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body, ca: readFileSync(join(CA_DIR, 'tls', 'ca.pem'), 'utf8'), meter: engine.cpuSeconds });
+    if (r.non2xx || r.errors) note(`${r.non2xx} non-2xx responses, ${r.errors} errors out of ${r.total}`);
+    record({
+      section: 'engine', metric: `engine alone, ${label}: CPU per grant (raw sign CPU × ${signs})`,
+      value: `${fmt.ms(r.cpuMsPer!)} (${fmt.ms(signs * signCpu)}): signing is ${Math.round((100 * signs * signCpu) / r.cpuMsPer!)}%, ${fmt.rate(r.rps)} in one process`,
+    });
+  } finally {
+    engine.stop();
+  }
+}
+
+export async function engineFloorBench() {
+  heading('the protocol engine alone (oidc-provider, in-memory adapter, one process)');
+  await measure('client_credentials, 3 scopes', 3, 'client_credentials');
+  await measure('client_credentials, 247 scopes (the Management API)', 247, 'client_credentials');
+  await measure('refresh (access + ID token)', 3, 'refresh_token');
+}
