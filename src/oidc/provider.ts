@@ -27,7 +27,7 @@ import { DEFAULT_SCOPE } from './token-endpoint.ts';
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
 /** Auth0's access-token claims, applied to every JWT the engine signs. */
-async function customizeJwt(deps: EngineDeps, _ctx: KoaContextWithOIDC, token: any, jwt: { header?: any; payload: any }) {
+async function customizeJwt(deps: EngineDeps, ctx: KoaContextWithOIDC, token: any, jwt: { header?: any; payload: any }) {
   const p = jwt.payload;
   const clientId = p.client_id;
   const api = token.resourceServer ? await deps.apis.get(token.resourceServer.audience) : undefined;
@@ -41,10 +41,10 @@ async function customizeJwt(deps: EngineDeps, _ctx: KoaContextWithOIDC, token: a
   if (token.kind === 'ClientCredentials') {
     p.sub = `${clientId}@clients`;
     p.gty = 'client-credentials';
-    const granted = (_ctx as any)?.state?.[DEFAULT_SCOPE];
+    const granted = (ctx as any).state?.[DEFAULT_SCOPE];
     if (!p.scope && granted) p.scope = granted;
   }
-  userAccessTokenClaims(deps.env.issuer, _ctx, token, p);
+  userAccessTokenClaims(deps.env.issuer, ctx, token, p);
   await applyRbacClaims(deps.env, api, token, p);
 }
 
