@@ -10,14 +10,14 @@ import { verifyEmailRoutes } from './verify-email.ts';
 import { dbConnectionRoutes } from './dbconnections.ts';
 import { organizationRoutes } from './organization.ts';
 
+/** Every path loginRouter serves starts with one of these. */
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout'] as const;
+
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
  * endpoints: Universal Login pages, logout, database-connection endpoints.
  * Each concern registers its routes from its own file.
  */
-/** Every path the router below serves starts with one of these. */
-export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout'] as const;
-
 export function loginRouter(env: Env, engine: Engine): Router {
   const router = new Router();
   loginRoutes(router, env, engine);
