@@ -32,5 +32,6 @@ export async function loginBench(s: BenchServer) {
   record({ section: 'login', metric: `${metric}, ${bench.connections} concurrent`, value: `${fmt.rate(r.rps)}  p50 ${fmt.ms(r.p50)}, p95 ${fmt.ms(r.p95)}` });
   record({ section: 'login', metric: 'raw bcrypt-10 verify/s (all cores, mean of before/after)', value: `${fmt.rate(rawBcrypt)}  (${fmt.rate(before)} / ${fmt.rate(after)})` });
   if (r.cpuMsPer) record({ section: 'login', metric: 'server CPU per login (raw bcrypt verify CPU)', value: `${fmt.ms(r.cpuMsPer)} (${fmt.ms(bcryptCpu)}): bcrypt is ${Math.round((100 * bcryptCpu) / r.cpuMsPer)}% of the server's work` });
+  note(`load generator CPU per login: ${fmt.ms(r.clientCpuMsPer)}`);
   record({ section: 'login', metric: 'logins/s ÷ raw bcrypt verify/s', value: fmt.ratio(ratio), target: `≥ ${TARGET}`, verdict: verdict(ratio, TARGET) });
 }

@@ -1,7 +1,7 @@
 // The protocol engine on its own, for bench/engine-floor.ts: oidc-provider with
 // its in-memory adapter, one static client, one API, and findAccount returning
 // the claims Postern's ID tokens carry. Nothing of Postern runs here. Started as
-// a child process: `node --import tsx bare-engine.ts <port> <api scope count>`;
+// a child process: `BARE_SCOPES='<the API's scopes>' node --import tsx bare-engine.ts <port>`;
 // it prints `READY {"tokens":[…]}` with refresh tokens it minted for itself.
 import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -17,9 +17,9 @@ export const apiScopes = (n: number) => Array.from({ length: n }, (_, i) => `rea
 
 if (import.meta.filename === process.argv[1]) {
   process.on('SIGINT', () => process.exit(0));
-  const [port, count] = process.argv.slice(2).map(Number);
+  const port = Number(process.argv[2]);
   const tls = join(CA_DIR, 'tls');
-  const scopes = apiScopes(count);
+  const scopes = process.env.BARE_SCOPES ?? apiScopes(3);
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...(await exportJWK(privateKey)), kid: 'bench', alg: 'RS256', use: 'sig' };
   const provider = new Provider(`https://localhost:${port}/`, {

@@ -5,8 +5,12 @@ import { bench } from './config.ts';
 // setupRequest/onResponse); `closedLoop` drives multi-step flows that need
 // cookies and redirects, where each virtual user runs one flow after another.
 
-/** `cpuMsPer`: server CPU per request in the measured phase, when a meter was given. */
-export interface LoadResult { rps: number; total: number; non2xx: number; errors: number; p50: number; p99: number; cpuMsPer?: number }
+/**
+ * `cpuMsPer`: server CPU per request in the measured phase, when a meter was given.
+ * `clientCpuMsPer`: this process's (the load generator's) CPU per request: on a small
+ * machine, the generator's CPU is taken from the server under test.
+ */
+export interface LoadResult { rps: number; total: number; non2xx: number; errors: number; p50: number; p99: number; cpuMsPer?: number; clientCpuMsPer: number }
 /** Reads the server's CPU seconds; lets a figure be judged apart from other load on a shared machine. */
 export type Meter = () => number;
 
@@ -15,12 +19,15 @@ export async function cannon(opts: Record<string, any> & { url: string; ca: stri
   // A short warm-up lets the cluster workers JIT and fill their caches first.
   await autocannon({ connections: bench.connections, ...rest, duration: Math.min(bench.warmup, seconds), tlsOptions: { ca } } as any);
   const cpu0 = meter?.();
+  const own0 = process.cpuUsage();
   const r = await autocannon({ connections: bench.connections, ...rest, duration: seconds, tlsOptions: { ca } } as any);
+  const own = process.cpuUsage(own0);
   const cpu = meter ? meter() - cpu0! : undefined;
   return {
     rps: r.requests.total / seconds, total: r.requests.total,
     non2xx: r.non2xx, errors: r.errors + r.timeouts, p50: r.latency.p50, p99: r.latency.p99,
     cpuMsPer: cpu !== undefined && r.requests.total ? (cpu * 1000) / r.requests.total : undefined,
+    clientCpuMsPer: r.requests.total ? (own.user + own.system) / 1000 / r.requests.total : NaN,
   };
 }
 
@@ -28,6 +35,7 @@ export async function closedLoop(concurrency: number, seconds: number, once: (vu
   let done = 0, failed = 0;
   const cpu0 = meter?.();
   let firstError: unknown;
+  const own0 = process.cpuUsage();
   const latencies: number[] = [];
   const until = performance.now() + seconds * 1000;
   await Promise.all(Array.from({ length: concurrency }, async (_, vu) => {
@@ -37,10 +45,12 @@ export async function closedLoop(concurrency: number, seconds: number, once: (vu
     }
   }));
   const cpu = meter ? meter() - cpu0! : undefined;
+  const own = process.cpuUsage(own0);
   latencies.sort((a, b) => a - b);
   return {
     rps: done / seconds, done, failed, firstError, p50: pct(latencies, 50), p95: pct(latencies, 95),
     cpuMsPer: cpu !== undefined && done ? (cpu * 1000) / done : undefined,
+    clientCpuMsPer: done ? (own.user + own.system) / 1000 / done : NaN,
   };
 }
 

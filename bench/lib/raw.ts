@@ -30,20 +30,23 @@ export async function bracketed<T>(raw: () => Promise<number>, load: () => Promi
   return { result, raw: (before + after) / 2, before, after };
 }
 
-/** A client_credentials payload with the given number of scopes (the Management API grants ~250). */
-export function tokenPayload(scopeCount = 100) {
+/** The scope claim of the token measured, or that many made-up scopes. */
+export type ScopeClaim = string | number;
+
+/** A client_credentials payload carrying the given scope claim (the Management API grants ~250 scopes). */
+export function tokenPayload(scope: ScopeClaim = 100) {
   return {
     iss: 'https://localhost:8443/', sub: 'client@clients', aud: 'https://localhost:8443/api/v2/',
     azp: 'abcdefghijklmnopqrstuvwxyz012345', gty: 'client-credentials',
-    scope: Array.from({ length: scopeCount }, (_, i) => `read:resource_${i}`).join(' '),
+    scope: typeof scope === 'string' ? scope : Array.from({ length: scope }, (_, i) => `read:resource_${i}`).join(' '),
   };
 }
 
 /** RS256 (2048-bit, as the KeyRing generates) JWT signatures per second on all cores. */
-export function rawSigningRate(seconds: number, scopeCount?: number) {
+export function rawSigningRate(seconds: number, scope?: ScopeClaim) {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'pem' });
-  return onAllCores('rs256', seconds, { pkcs8, payload: tokenPayload(scopeCount) });
+  return onAllCores('rs256', seconds, { pkcs8, payload: tokenPayload(scope) });
 }
 
 /** bcrypt cost-10 verifies per second on all cores. */
@@ -56,13 +59,13 @@ export async function rawBcryptRate(seconds: number) {
  * CPU milliseconds one operation costs, measured on this (otherwise idle) process:
  * unlike a rate, it barely moves when other jobs share the machine.
  */
-export async function rawCpuMs(kind: 'rs256' | 'bcrypt', seconds = 1, scopeCount?: number): Promise<number> {
+export async function rawCpuMs(kind: 'rs256' | 'bcrypt', seconds = 1, scope?: ScopeClaim): Promise<number> {
   let op: () => Promise<unknown> | unknown;
   if (kind === 'rs256') {
     const { SignJWT, importPKCS8 } = await import('jose');
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const key = await importPKCS8(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, 'RS256');
-    const payload = tokenPayload(scopeCount);
+    const payload = tokenPayload(scope);
     op = () => new SignJWT(payload).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).setIssuedAt().setExpirationTime('1h').sign(key);
   } else {
     const { verifySync } = await import('@node-rs/bcrypt');

@@ -71,7 +71,7 @@ export async function refreshLoad(s: BenchServer, app: LoginApp, tokens: string[
     const body = await refreshOnce(app, chains[vu % chains.length]);
     if (body.refresh_token) chains[vu % chains.length] = body.refresh_token;
   }, meter);
-  return { rps: r.rps, total: r.done, non2xx: r.failed, errors: 0, p50: r.p50, p99: r.p95, cpuMsPer: r.cpuMsPer, via: 'fetch chains (rotating tokens; p99 column is p95)' };
+  return { rps: r.rps, total: r.done, non2xx: r.failed, errors: 0, p50: r.p50, p99: r.p95, cpuMsPer: r.cpuMsPer, clientCpuMsPer: r.clientCpuMsPer, via: 'fetch chains (rotating tokens; p99 column is p95)' };
 }
 
 export const decodeJwt = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url').toString());

@@ -13,7 +13,8 @@ export const BOOTSTRAP_CLIENT_NAME = 'Postern Bootstrap (M2M)';
 
 export interface BootstrapInfo { domain: string; issuer: string; client_id: string; client_secret: string; audience: string; ca_cert: string | null }
 
-function mgmtScopes() {
+/** The Management API's scopes: the spec's catalogue plus Auth0's legacy grantable ones. */
+export function managementApiScopes() {
   const scopes = scopeCatalogue();
   const have = new Set(scopes.map((s) => s.value));
   for (const s of LEGACY_SCOPES) if (!have.has(s)) scopes.push({ value: s, description: s });
@@ -32,7 +33,7 @@ export async function bootstrap(env: Env, caPath: string | null): Promise<Bootst
   }
   await env.keys.ensure();
 
-  const scopes = mgmtScopes();
+  const scopes = managementApiScopes();
   const system = (await store.resourceServers.list()).items.find((d) => d.data.is_system);
   if (!system) {
     await createResourceServer(env, { name: 'Auth0 Management API', identifier: env.mgmtAudience, scopes, token_lifetime: 86400 }, { isSystem: true });
