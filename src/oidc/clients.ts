@@ -1,7 +1,12 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Env } from '../tenant/env.ts';
+
+const sha256 = (v: string) => createHash('sha256').update(v).digest();
 
 export interface CachedClient {
   id: string; data: any; secret?: string;
+  /** Hashed once per cache fill: comparing digests keeps the check constant-time whatever the given length. */
+  secretDigest?: Buffer;
   /** Client grants: audience → scopes, and the same scopes space-joined (the token path wants them as one string). */
   grants: Map<string, string[]>; grantScope: Map<string, string>;
 }
@@ -24,8 +29,9 @@ export class ClientCache {
     let value: CachedClient | null = null;
     if (doc) {
       const grants = (await this.env.store.clientGrants.list({ client_id: id })).items;
+      const secret = doc.secret ? this.env.box.open(doc.secret) : undefined;
       value = {
-        id, data: doc.data, secret: doc.secret ? this.env.box.open(doc.secret) : undefined,
+        id, data: doc.data, secret, secretDigest: secret ? sha256(secret) : undefined,
         grants: new Map(grants.map((g) => [g.data.audience, g.data.scope ?? []])),
         grantScope: new Map(grants.map((g) => [g.data.audience, (g.data.scope ?? []).join(' ')])),
       };
@@ -34,6 +40,12 @@ export class ClientCache {
     if (this.entries.size > 5000) this.entries.delete(this.entries.keys().next().value!);
     return value ?? undefined;
   }
+}
+
+/** Whether `given` is the client's secret, in constant time. */
+export function secretMatches(c: CachedClient, given: unknown): boolean {
+  if (!c.secretDigest || typeof given !== 'string') return false;
+  return timingSafeEqual(c.secretDigest, sha256(given));
 }
 
 const ENGINE_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm']);

@@ -75,13 +75,14 @@ export function buildProvider(deps: EngineDeps): Provider {
   // One metadata object per cached application: the engine hashes the JSON of
   // what the adapter returns on every request, so rebuild it only when the cache does.
   const metadata = new WeakMap<CachedClient, any>();
-  const Base = adapterFactory(env.store, async (id) => {
+  const metadataFor = async (id: string) => {
     const c = await clients.get(id);
     if (!c) return undefined;
     let m = metadata.get(c);
     if (!m) metadata.set(c, m = clientMetadata(c));
     return m;
-  });
+  };
+  const Base = adapterFactory(env.store, metadataFor);
   const Adapter = withSessionLimits(withAuth0Consumption(Base, env, clients), () => settings.value);
   const findAccount = withOrganizationClaims(findAccountFor(env));
 
@@ -180,6 +181,7 @@ export function buildProvider(deps: EngineDeps): Provider {
   };
   const provider = new Provider(env.issuer, config);
   if (env.config.http) provider.proxy = true;
+  memoizeClientFind(provider, metadataFor);
   relaxImplicitLocalhost(provider);
   persistGrantOrganization(provider);
   // Auth0 puts the session id into every ID token.
@@ -193,6 +195,27 @@ export function buildProvider(deps: EngineDeps): Provider {
   provider.registerResponseMode('web_message', webMessage);
   registerPasswordGrants(provider, { env, apis, settings, resourceInfo, findAccount });
   return provider;
+}
+
+/**
+ * The engine finds an adapter client's instance by hashing the JSON of its
+ * metadata on every lookup. Our metadata objects already change exactly when
+ * the application does, so the instance is remembered per object instead.
+ */
+function memoizeClientFind(provider: any, metadataFor: (id: string) => Promise<object | undefined>) {
+  const Client = provider.Client;
+  const find = Client.find;
+  const instances = new WeakMap<object, unknown>();
+  Client.find = async function (id: unknown) {
+    const m = typeof id === 'string' && id ? await metadataFor(id) : undefined;
+    if (!m) return find.call(this, id);
+    let client = instances.get(m);
+    if (!client) {
+      client = await find.call(this, id);
+      if (client) instances.set(m, client);
+    }
+    return client;
+  };
 }
 
 /** Auth0 lets implicit-capable applications use http://localhost callbacks; the engine's schema would refuse them. */

@@ -1,16 +1,10 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
 import type Koa from 'koa';
 import { handToEngine, readOAuthParams } from './engine-request.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from './provider.ts';
 import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
-
-function secretMatches(expected: string | undefined, given: unknown): boolean {
-  if (!expected || typeof given !== 'string') return false;
-  const digest = (v: string) => createHash('sha256').update(v).digest();
-  return timingSafeEqual(digest(expected), digest(given));
-}
+import { secretMatches } from './clients.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
@@ -20,7 +14,7 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
   // Authenticity is the engine's job; it answers unknown clients and bad secrets
   // alike. Unauthenticated callers must not learn about grants or audiences, so
   // the Auth0 checks below only run for a caller holding the right secret.
-  if (!client || !secretMatches(client.secret, params.client_secret)) return;
+  if (!client || !secretMatches(client, params.client_secret)) return;
   if (!(client.data.grant_types ?? []).includes('client_credentials')) {
     throw new OAuthError(403, 'unauthorized_client', "Grant type 'client_credentials' not allowed for the client.");
   }
