@@ -54,6 +54,17 @@ test('exact and one-label wildcard callbacks are accepted', async () => {
   }
 });
 
+test('a change to Allowed Callback URLs applies to the next /authorize at once', async () => {
+  const app = await createApp(s, { name: 'Moving', app_type: 'regular_web', callbacks: ['https://old.example.com/cb'] });
+  const at = (uri: string) => go(new Jar(), authorize({ client_id: app.client_id, redirect_uri: uri, state: 'st' }));
+  assert.equal((await at('https://old.example.com/cb')).status, 303);
+  assert.equal((await at('https://new.example.com/cb')).status, 400);
+  const patched = await s.api('PATCH', `/clients/${app.client_id}`, { body: { callbacks: ['https://new.example.com/cb'] } });
+  assert.equal(patched.status, 200);
+  assert.equal((await at('https://new.example.com/cb')).status, 303);
+  assert.equal((await at('https://old.example.com/cb')).status, 400);
+});
+
 test('errors after the redirect_uri is validated go back to it with state; unknown clients get an error page', async () => {
   const r = await go(new Jar(), authorize({ client_id: web.client_id, redirect_uri: CB, state: 'st1', prompt: 'none' }));
   assert.equal(r.status, 303);
