@@ -345,4 +345,25 @@ describe('transactions', () => {
     }), /boom/);
     assert.equal(await a.roles.get('rol_tx'), undefined);
   });
+
+  test('a point read made while a transaction is open never sees its uncommitted rows', async () => {
+    const payload = { model: 'Session', id: 'sess-tx', payload: '{}', grant_id: null, uid: null, user_code: null, account_id: null, expires_at: null, consumed_at: null };
+    let inside!: () => void;
+    const written = new Promise<void>((r) => { inside = r; });
+    let release!: () => void;
+    const hold = new Promise<void>((r) => { release = r; });
+    const tx = a.transaction(async (trx) => {
+      await trx.insertInto('oidc_payloads').values({ ...payload, tenant_id: 'tenant-a' }).execute();
+      inside();
+      await hold;
+      throw new Error('rolled back');
+    });
+    await written;
+    // The read starts while the insert is uncommitted, and ends only after the rollback on a backend that must queue it.
+    const read = a.findPayload('Session', 'id', 'sess-tx');
+    release();
+    await assert.rejects(tx, /rolled back/);
+    assert.equal(await read, undefined);
+    assert.equal(await a.findPayload('Session', 'id', 'sess-tx'), undefined);
+  });
 });

@@ -5,7 +5,14 @@ import type BetterSqlite3 from 'better-sqlite3';
 import type { Database } from './schema.ts';
 
 export type Backend = 'sqlite' | 'postgres';
-export interface Db { kysely: Kysely<Database>; backend: Backend; close(): Promise<void> }
+export interface Db {
+  kysely: Kysely<Database>; backend: Backend; close(): Promise<void>;
+  /**
+   * Rows of a compiled read, run at once when the backend can (SQLite outside a
+   * transaction); undefined means run it through Kysely.
+   */
+  readNow?(sql: string, parameters: readonly unknown[]): unknown[] | undefined;
+}
 
 /** Opens SQLite in the data dir, or PostgreSQL when the URL says so. */
 export async function openDb(opts: { databaseUrl?: string; dataDir: string; poolSize?: number }): Promise<Db> {
@@ -29,8 +36,15 @@ export async function openDb(opts: { databaseUrl?: string; dataDir: string; pool
   // Refresh planner statistics for tables that have grown (SQLite bounds the work
   // with its own analysis limit), so index choice follows the data's real shape.
   database.pragma('optimize = 0x10002');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
-  return { kysely, backend: 'sqlite', close: () => kysely.destroy() };
+  const statements = reusingStatements(database);
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  return {
+    kysely, backend: 'sqlite', close: () => kysely.destroy(),
+    // better-sqlite3 is synchronous, so a read here cannot interleave with
+    // Kysely's one connection, except inside a transaction that spans awaits:
+    // then it must queue behind it, or it would see uncommitted rows.
+    readNow: (sql, parameters) => (database.inTransaction ? undefined : statements.prepare(sql).all(parameters as unknown[])),
+  };
 }
 
 /**
