@@ -72,8 +72,8 @@ function clientMetadata(c: CachedClient) {
 
 export function buildProvider(deps: EngineDeps): Provider {
   const { env, clients, apis, settings } = deps;
-  // One metadata object per cached application: the engine hashes the JSON of
-  // what the adapter returns on every request, so rebuild it only when the cache does.
+  // One metadata object per cached application, rebuilt only when the cache
+  // entry is: memoizeClientFind keeps the engine's Client instance per object.
   const metadata = new WeakMap<CachedClient, any>();
   const metadataFor = async (id: string) => {
     const c = await clients.get(id);
