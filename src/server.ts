@@ -17,6 +17,7 @@ import { managementRoutes } from './management/index.ts';
 import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
 import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { under } from './lib/paths.ts';
+import { refuseNulUrl } from './lib/nul-guard.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -88,6 +89,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
       ctx.body = { error: 'server_error', error_description: 'Internal Server Error' };
     }
   });
+  app.use(refuseNulUrl());
   const mgmt = managementRouter(env, managementRoutes);
   app.use(under(['/api/v2'], mgmt.routes()));
   app.use(discovery(env));

@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import { ApiError } from './errors.ts';
+import { refuseNulBody } from './nul-guard.ts';
 
 const LIMIT = 1024 * 1024;
 
@@ -32,12 +33,13 @@ function readRaw(ctx: Koa.Context): Promise<string> {
 export async function readJsonBody(ctx: Koa.Context): Promise<any> {
   const raw = await readRaw(ctx);
   if (raw.trim() === '') return undefined;
-  if (ctx.is('application/x-www-form-urlencoded')) return Object.fromEntries(new URLSearchParams(raw));
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new ApiError(400, 'Invalid request payload JSON format', 'invalid_body');
+  let parsed: any;
+  if (ctx.is('application/x-www-form-urlencoded')) parsed = Object.fromEntries(new URLSearchParams(raw));
+  else {
+    try { parsed = JSON.parse(raw); } catch { throw new ApiError(400, 'Invalid request payload JSON format', 'invalid_body'); }
   }
+  refuseNulBody(raw, parsed, 'invalid_body');
+  return parsed;
 }
 
 /** A form or JSON body as flat string parameters, for the OAuth endpoints. */
@@ -48,7 +50,10 @@ export async function readParams(ctx: Koa.Context): Promise<Record<string, any>>
     let parsed: any;
     try { parsed = JSON.parse(raw); } catch { throw new ApiError(400, 'failed to parse the request body', 'invalid_request'); }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ApiError(400, 'the request body must be an object', 'invalid_request');
+    refuseNulBody(raw, parsed, 'invalid_request');
     return parsed;
   }
-  return Object.fromEntries(new URLSearchParams(raw));
+  const params = Object.fromEntries(new URLSearchParams(raw));
+  refuseNulBody(raw, params, 'invalid_request');
+  return params;
 }

@@ -2,6 +2,7 @@ import querystring from 'node:querystring';
 import type Koa from 'koa';
 import { readParams } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
+import { hasNul } from '../lib/nul-guard.ts';
 import { OAuthError } from './errors.ts';
 
 // Auth0's OAuth endpoints take JSON or form bodies and Basic or post client
@@ -38,6 +39,7 @@ export async function readOAuthParams(ctx: Koa.Context): Promise<Record<string, 
   }
   const basic = basicCredentials(ctx.get('authorization'));
   if (basic) {
+    if (hasNul(basic)) throw new OAuthError(400, 'invalid_request', 'The request contains a NUL character');
     if (params.client_id && params.client_id !== basic.id) throw new OAuthError(400, 'invalid_request', 'client_id in the body does not match the Authorization header');
     params.client_id = basic.id;
     params.client_secret = basic.secret;
