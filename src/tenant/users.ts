@@ -142,6 +142,8 @@ export async function updateUser(env: Env, userId: string, body: any): Promise<U
   if ('app_metadata' in body) patch.app_metadata = JSON.stringify(mergeMetadata(JSON.parse(row.app_metadata), body.app_metadata));
   if ('user_metadata' in body) patch.user_metadata = JSON.stringify(mergeMetadata(JSON.parse(row.user_metadata), body.user_metadata));
   if ('password' in body) {
+    // The schema allows null here, but a user's password cannot be removed.
+    if (typeof body.password !== 'string') throw badRequest("Payload validation error: 'Expected type string but found type null' on property password.");
     const conn = await findDbConnection(env, row.connection);
     const merged = { ...row, ...patch };
     const check = checkPassword(conn.data.options, { ...merged, password: body.password });
