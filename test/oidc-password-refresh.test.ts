@@ -61,7 +61,7 @@ test('wrong password and unknown user get the same answer; blocked users cannot 
 test('the password grants need to be enabled on the application', async () => {
   const r = await token({ grant_type: REALM, client_id: noPassword.client_id, client_secret: noPassword.client_secret!, realm: 'Username-Password-Authentication', username: 'bob@example.com', password: 'Bob-pw-123!' });
   assert.equal(r.status, 403);
-  assert.equal(r.body.error, 'unauthorized_client');
+  assert.deepEqual(r.body, { error: 'unauthorized_client', error_description: `Grant type '${REALM}' not allowed for the client.` });
 });
 
 test('no refresh token for an API without offline access', async () => {

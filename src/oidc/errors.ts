@@ -11,6 +11,14 @@ export function sendOAuthError(ctx: Koa.Context, e: OAuthError) {
   ctx.body = { error: e.error, error_description: e.description };
 }
 
+/** The grant type asked for: the engine's parsed parameters, else the form body the front handed it. */
+function grantType(ctx: Koa.Context): string | null {
+  const parsed = (ctx as any).oidc?.params?.grant_type;
+  if (parsed) return parsed;
+  const body = (ctx.request as any).body;
+  return typeof body === 'string' ? new URLSearchParams(body).get('grant_type') : body?.grant_type ?? null;
+}
+
 /**
  * Rewrites the engine's error bodies into Auth0's: client authentication
  * failures are 401 access_denied "Unauthorized", as Auth0 answers them.
@@ -25,7 +33,7 @@ export function auth0ErrorBody(ctx: Koa.Context) {
     ctx.status = 403;
   } else if (body.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {
     ctx.status = 403;
-    ctx.body = { error: 'unauthorized_client', error_description: `Grant type '${(ctx.request as any).body?.grant_type}' not allowed for the client.` };
+    ctx.body = { error: 'unauthorized_client', error_description: `Grant type '${grantType(ctx)}' not allowed for the client.` };
   } else if (body.error === 'invalid_grant' && ctx.status === 400) {
     ctx.status = 403;
   }
