@@ -2,9 +2,9 @@ import { addMembers, linkedUsersAfter, memberRoleIds, pageLinkedUsers, removeMem
 import type { Env } from '../tenant/env.ts';
 import { bodyList } from './body-list.ts';
 import { projector } from './fields.ts';
-import { decodeCursor, encodeCursor, memberJson } from './member-cursor.ts';
+import { memberJson } from './members.ts';
 import { loadOrg } from './organizations.ts';
-import { listResponse } from './pagination.ts';
+import { decodeKeyCursor, encodeKeyCursor, listResponse } from './pagination.ts';
 import { requireUsers } from './role-users.ts';
 import { rolesByIds } from './roles.ts';
 import { route, type Route } from './router.ts';
@@ -36,8 +36,8 @@ export const organizationMemberRoutes: Route[] = [
         return { items: await renderMembers(env, org.id, r.items, query), total: r.total };
       },
       async after(cursor, limit) {
-        const r = await linkedUsersAfter(env.store, 'organization_members', 'org_id', org.id, decodeCursor(cursor), limit);
-        return { items: await renderMembers(env, org.id, r.items, query), next: r.more ? encodeCursor(r.items[r.items.length - 1].user_id) : undefined };
+        const r = await linkedUsersAfter(env.store, 'organization_members', 'org_id', org.id, decodeKeyCursor(cursor), limit);
+        return { items: await renderMembers(env, org.id, r.items, query), next: r.more ? encodeKeyCursor(r.items[r.items.length - 1].user_id) : undefined };
       },
     }, { key: 'members' });
   }),

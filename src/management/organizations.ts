@@ -3,7 +3,7 @@ import { ids } from '../lib/ids.ts';
 import { mergeMetadata } from '../lib/merge.ts';
 import { deleteOrganizationLinks, insertOrgConnection } from '../store/rbac-store.ts';
 import type { Env } from '../tenant/env.ts';
-import { listResponse } from './pagination.ts';
+import { decodeKeyCursor, encodeKeyCursor, listResponse } from './pagination.ts';
 import { connectionForOrg, orgConnectionJson } from './organization-connections.ts';
 import { reply, route, type Route } from './router.ts';
 
@@ -39,9 +39,9 @@ export const organizationRoutes: Route[] = [
       return { items: r.items.map(orgJson), total: r.total };
     },
     async after(cursor, limit) {
-      const r = await env.store.organizations.list({}, { offset: 0, limit: limit + 1 }, { afterId: cursor === undefined ? '' : decodeOrgCursor(cursor) });
+      const r = await env.store.organizations.list({}, { offset: 0, limit: limit + 1 }, { afterId: decodeKeyCursor(cursor) ?? '' });
       const items = r.items.slice(0, limit);
-      return { items: items.map(orgJson), next: r.items.length > limit ? Buffer.from(items[items.length - 1].id).toString('base64url') : undefined };
+      return { items: items.map(orgJson), next: r.items.length > limit ? encodeKeyCursor(items[items.length - 1].id) : undefined };
     },
   }, { key: 'organizations' })),
   route('POST', '/organizations', async ({ env, body }) => {
@@ -75,7 +75,3 @@ export const organizationRoutes: Route[] = [
     await env.store.organizations.delete(doc.id);
   }),
 ];
-
-function decodeOrgCursor(cursor: string) {
-  return Buffer.from(cursor, 'base64url').toString();
-}

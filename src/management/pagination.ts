@@ -1,4 +1,5 @@
 import { ApiError, invalidQuery } from '../lib/errors.ts';
+import { hasNul } from '../lib/nul-guard.ts';
 import type { Page } from '../store/store.ts';
 
 // The one way list endpoints page. Offset paging (`page`/`per_page`, with
@@ -14,11 +15,23 @@ export interface Lister<T> {
 
 export interface ListOptions { key: string; defaultPerPage?: number; window?: number; project?: (o: any) => any }
 
+const badCheckpoint = () => invalidQuery("Query validation error: 'from' is not a valid checkpoint.");
 const encodeOffset = (n: number) => Buffer.from(`o:${n}`).toString('base64url');
 function decodeOffset(s: string): number {
   const m = /^o:(\d+)$/.exec(Buffer.from(s, 'base64url').toString());
-  if (!m) throw invalidQuery("Query validation error: 'from' is not a valid checkpoint.");
-  return Number(m[1]);
+  const n = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(n)) throw badCheckpoint();
+  return n;
+}
+
+/** Checkpoint cursors over a stable sort key (a user id, an organization id), made opaque. */
+export const encodeKeyCursor = (key: string) => Buffer.from(`k:${key}`).toString('base64url');
+export function decodeKeyCursor(from: string | undefined): string | undefined {
+  if (from === undefined) return undefined;
+  const s = Buffer.from(from, 'base64url').toString();
+  // The key reaches SQL, so it gets the same NUL check as any input (lib/nul-guard.ts).
+  if (!s.startsWith('k:') || hasNul(s)) throw badCheckpoint();
+  return s.slice(2);
 }
 
 export async function listResponse<T>(query: Record<string, any>, lister: Lister<T>, opts: ListOptions) {
@@ -40,6 +53,8 @@ export async function listResponse<T>(query: Record<string, any>, lister: Lister
   const page = query.page === undefined ? 0 : Number(query.page);
   if (!Number.isInteger(perPage) || perPage < 0 || perPage > 100) throw invalidQuery("Query validation error: 'per_page' must be an integer between 0 and 100.");
   if (!Number.isInteger(page) || page < 0) throw invalidQuery("Query validation error: 'page' must be a non-negative integer.");
+  // An offset past 2^53 cannot be bound as an SQL integer on either backend.
+  if (!Number.isSafeInteger(page * perPage)) throw invalidQuery("Query validation error: 'page' is too large.");
   if (opts.window !== undefined && (page + 1) * perPage > opts.window) {
     throw new ApiError(400, `You can only page through the first ${opts.window} records. See https://auth0.com/docs/users/search/v3/view-search-results-by-page#limitation`, 'invalid_paging');
   }

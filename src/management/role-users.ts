@@ -1,8 +1,8 @@
 import { notFound } from '../lib/errors.ts';
 import { assignRoles, existingUserIds, linkedUsersAfter, pageLinkedUsers } from '../store/rbac-store.ts';
 import type { Env } from '../tenant/env.ts';
-import { decodeCursor, encodeCursor, memberJson } from './member-cursor.ts';
-import { listResponse } from './pagination.ts';
+import { memberJson } from './members.ts';
+import { decodeKeyCursor, encodeKeyCursor, listResponse } from './pagination.ts';
 import { loadRole } from './roles.ts';
 import { reply, route, type Route } from './router.ts';
 
@@ -22,8 +22,8 @@ export const roleUserRoutes: Route[] = [
         return { items: r.items.map(memberJson), total: r.total };
       },
       async after(cursor, limit) {
-        const r = await linkedUsersAfter(env.store, 'user_roles', 'role_id', role.id, decodeCursor(cursor), limit);
-        return { items: r.items.map(memberJson), next: r.more ? encodeCursor(r.items[r.items.length - 1].user_id) : undefined };
+        const r = await linkedUsersAfter(env.store, 'user_roles', 'role_id', role.id, decodeKeyCursor(cursor), limit);
+        return { items: r.items.map(memberJson), next: r.more ? encodeKeyCursor(r.items[r.items.length - 1].user_id) : undefined };
       },
     }, { key: 'users' });
   }),
