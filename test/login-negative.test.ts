@@ -77,6 +77,18 @@ test('errors after the redirect_uri is validated go back to it with state; unkno
   assert.equal(u.headers.get('location'), null);
 });
 
+test('an audience that names no API goes back to the callback as access_denied, as Auth0 answers it', async () => {
+  for (const audience of ['https://no-such-api.example/', 'javascript:alert(1)']) {
+    const r = await go(new Jar(), authorize({ client_id: web.client_id, redirect_uri: CB, state: 'st2', audience }));
+    assert.equal(r.status, 303, `${audience}: ${r.status}`);
+    const loc = new URL(r.headers.get('location')!);
+    assert.equal(loc.origin + loc.pathname, CB);
+    assert.equal(loc.searchParams.get('error'), 'access_denied');
+    assert.equal(loc.searchParams.get('error_description'), `Service not found: ${audience}`);
+    assert.equal(loc.searchParams.get('state'), 'st2');
+  }
+});
+
 test('PKCE: required for public clients, plain refused, wrong verifier refused', async () => {
   const none = await go(new Jar(), authorize({ client_id: spa.client_id, redirect_uri: CB, state: 's' }));
   assert.equal(new URL(none.headers.get('location')!).searchParams.get('error'), 'invalid_request');

@@ -1,4 +1,4 @@
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { errors, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import compose from 'koa-compose';
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
@@ -88,7 +88,8 @@ export function buildProvider(deps: EngineDeps): Provider {
 
   const resourceInfo = async (ctx: any, indicator: string, client: any) => {
     const api = await apis.get(indicator);
-    if (!api) throw new (Provider as any).errors.InvalidTarget(`Service not found: ${indicator}`);
+    // Auth0 answers an unknown audience with access_denied, at /authorize too.
+    if (!api) throw new errors.AccessDenied(`Service not found: ${indicator}`);
     const cached = await clients.get(client.clientId);
     // Client credentials may carry only what a client grant allows; a request
     // that names no scope gets all of them later (DEFAULT_SCOPE), and the
