@@ -29,7 +29,7 @@ async function check(label: string, p: Promise<Response>) {
   if (r.status >= 500) failures.push(`${label} → ${r.status} ${text.slice(0, 160)}`);
 }
 const show = (v: unknown) => JSON.stringify(v)?.slice(0, 24);
-const formPost = (body: URLSearchParams | string, type = 'application/x-www-form-urlencoded') => ({ method: 'POST', redirect: 'manual' as const, headers: type ? { 'content-type': type } : {}, body });
+const formPost = (body: URLSearchParams | string, type = 'application/x-www-form-urlencoded') => ({ method: 'POST', redirect: 'manual' as const, headers: (type ? { 'content-type': type } : {}) as Record<string, string>, body });
 const jsonPost = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
 test('/authorize: every parameter with wrong-shaped or repeated values, no 5xx', async () => {
