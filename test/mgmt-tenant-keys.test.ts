@@ -88,6 +88,22 @@ test('signing keys: list, get, rotate, revoke; a revoked key stops validating', 
   assertError(await s.api('PUT', '/keys/signing/no-such-kid/revoke', { token: fresh }), 404);
 });
 
+test('signing keys: concurrent rotations leave exactly one current and one next key', async () => {
+  const token = await s.token();
+  const answers = await Promise.all(Array.from({ length: 8 }, () => s.api('POST', '/keys/signing/rotate', { token })));
+  assert.deepEqual(answers.map((r) => r.status), Array(8).fill(201));
+  const keys = (await s.api('GET', '/keys/signing', { token })).body as any[];
+  const current = keys.filter((k) => k.current);
+  assert.equal(current.length, 1, JSON.stringify(keys.map((k) => [k.kid, k.current, k.next])));
+  assert.equal(keys.filter((k) => k.next).length, 1);
+  // The last answer names the key that is current once all have landed.
+  assert.ok(answers.some((r) => r.body.kid === current[0].kid));
+  // Whatever raced, tokens are signed with that key and published in the JWKS.
+  const jwks = await (await fetch(`${s.baseUrl}/.well-known/jwks.json`)).json() as { keys: any[] };
+  assert.ok(jwks.keys.some((k) => k.kid === current[0].kid));
+  assert.equal(decodeProtectedHeader(await s.token()).kid, current[0].kid);
+});
+
 test('rate limiting: the request over the limit gets 429 in the Auth0 shape with Retry-After', async () => {
   const limited = await startServer(['--rate-limit', '5']);
   try {

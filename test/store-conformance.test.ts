@@ -22,10 +22,13 @@ let a: Store;
 let b: Store;
 let cleanup: () => Promise<void>;
 
-before(async () => {
+/** A new, empty database on the selected backend (its own PostgreSQL schema), and how to drop it. */
+async function freshDb(): Promise<{ db: Db; cleanup: () => Promise<void> }> {
   const base = process.env.POSTERN_TEST_DATABASE_URL;
   mkdirSync(TEST_ROOT, { recursive: true });
   const dir = mkdtempSync(join(TEST_ROOT, 'store-'));
+  let fresh: Db;
+  let drop = async () => {};
   if (base) {
     const schema = `conf_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
     const admin = new pg.Client({ connectionString: base });
@@ -34,25 +37,27 @@ before(async () => {
     await admin.end();
     const u = new URL(base);
     u.searchParams.set('options', `-c search_path=${schema}`);
-    db = await openDb({ databaseUrl: u.toString(), dataDir: dir });
-    cleanup = async () => {
+    fresh = await openDb({ databaseUrl: u.toString(), dataDir: dir });
+    drop = async () => {
       const d = new pg.Client({ connectionString: base });
       await d.connect();
       await d.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       await d.end();
     };
   } else {
-    db = await openDb({ dataDir: dir });
-    cleanup = async () => {};
+    fresh = await openDb({ dataDir: dir });
   }
+  return { db: fresh, cleanup: async () => { await fresh.close(); await drop(); rmSync(dir, { recursive: true, force: true }); } };
+}
+
+before(async () => {
+  ({ db, cleanup } = await freshDb());
   await migrate(db.kysely);
   await migrate(db.kysely); // idempotent
   a = new Store(db, 'tenant-a');
   b = a.withTenant('tenant-b');
   await a.createTenant('a', { friendly_name: 'A' });
   await b.createTenant('b', { friendly_name: 'B' });
-  const realCleanup = cleanup;
-  cleanup = async () => { await db.close(); await realCleanup(); rmSync(dir, { recursive: true, force: true }); };
 });
 after(async () => { await cleanup?.(); });
 
@@ -262,6 +267,54 @@ describe('signing keys', () => {
     assert.equal(keys[0].revoked_at, '2026-02-01T00:00:00.000Z');
     assert.equal((await b.listKeys())[0].status, 'current', 'other tenant untouched');
   });
+
+  test('one current and one next key at most; of rotations racing from the same keys exactly one lands, whole', async () => {
+    const t = a.withTenant('rotation');
+    const row = (kid: string, status: 'current' | 'next' | 'previous', created_at = new Date().toISOString()) => ({
+      kid, status, private_jwk: 'sealed', cert: 'pem', created_at, current_since: null, current_until: null, revoked_at: null,
+    });
+    await t.insertKey(row('r1', 'current'));
+    await t.insertKey(row('r2', 'next'));
+    await assert.rejects(t.insertKey(row('r3', 'current')), UniqueViolation);
+    await assert.rejects(t.insertKey(row('r3', 'next')), UniqueViolation);
+    await t.insertKey(row('r0', 'previous'));
+    await t.insertKey(row('r00', 'previous'));
+    const ts = '2026-03-01T00:00:00.000Z';
+    const won = await Promise.all(Array.from({ length: 6 }, (_, i) => t.rotateKeys({ current: 'r1', next: 'r2' }, ts, { next: row(`n${i}`, 'next') })));
+    assert.equal(won.filter(Boolean).length, 1, `winners: ${won}`);
+    const keys = new Map((await t.listKeys()).map((k) => [k.kid, k]));
+    assert.equal(keys.get('r1')!.status, 'previous');
+    assert.equal(keys.get('r1')!.current_until, ts);
+    assert.equal(keys.get('r2')!.status, 'current');
+    assert.equal(keys.get('r2')!.current_since, ts);
+    const fresh = [...keys.keys()].filter((k) => k.startsWith('n'));
+    assert.equal(fresh.length, 1, 'only the winner inserted its next key');
+    assert.equal(keys.get(fresh[0])!.status, 'next');
+    // No next key: a fresh current is inserted instead of a promotion.
+    assert.equal(await t.rotateKeys({ current: 'r2' }, ts, { current: row('c9', 'current'), next: row('n9', 'next') }), false, 'a next key exists, so a second next is refused');
+    assert.equal((await t.listKeys()).find((k) => k.kid === 'r2')!.status, 'current', 'the refused rotation changed nothing');
+  });
+});
+
+test('the one-current-one-next migration keeps every key of a database that raced before it', async () => {
+  const old = await freshDb();
+  try {
+    await migrate(old.db.kysely, '0004_users_email_prefix_pg');
+    const t = new Store(old.db, 'raced');
+    const row = (kid: string, status: 'current' | 'next', created_at: string) => ({
+      kid, status, private_jwk: 'sealed', cert: 'pem', created_at, current_since: null, current_until: null, revoked_at: null,
+    });
+    // What two nodes rotating at once could leave behind: two current keys and three next ones.
+    for (const [kid, status, at] of [['c1', 'current', '01'], ['c2', 'current', '02'], ['n1', 'next', '03'], ['n2', 'next', '04'], ['n3', 'next', '05']] as const) {
+      await t.insertKey(row(kid, status, `2026-01-${at}T00:00:00.000Z`));
+    }
+    await migrate(old.db.kysely);
+    const keys = Object.fromEntries((await t.listKeys()).map((k) => [k.kid, k.status]));
+    assert.deepEqual(keys, { c1: 'current', c2: 'previous', n1: 'next', n2: 'previous', n3: 'previous' });
+    await assert.rejects(t.insertKey(row('n4', 'next', '2026-01-06T00:00:00.000Z')), UniqueViolation);
+  } finally {
+    await old.cleanup();
+  }
 });
 
 describe('oidc payloads', () => {

@@ -178,22 +178,42 @@ const migrations: Record<string, Migration> = {
       await sql`create index users_email_c on users (tenant_id, email_norm collate "C")`.execute(db);
     },
   },
+  // At most one current and one next signing key per tenant, so nodes that
+  // rotate (or bootstrap) at the same moment cannot leave two of either. Rows
+  // from such a race before this index are repaired first: the oldest keeps the
+  // status, the others become previous (still published, so tokens verify).
+  '0005_signing_keys_one_current_one_next': {
+    async up(db) {
+      for (const status of ['current', 'next']) {
+        const rows = await db.selectFrom('signing_keys').select(['tenant_id', 'kid']).where('status', '=', status).orderBy('created_at').execute();
+        const seen = new Set<string>();
+        for (const r of rows) {
+          if (!seen.has(r.tenant_id)) { seen.add(r.tenant_id); continue; }
+          await db.updateTable('signing_keys').set({ status: 'previous' }).where('tenant_id', '=', r.tenant_id).where('kid', '=', r.kid).execute();
+        }
+      }
+      await db.schema.createIndex('signing_keys_one_active').unique().on('signing_keys').columns(['tenant_id', 'status'])
+        .where(sql.ref('status'), 'in', ['current', 'next']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
 
-export async function migrate(db: Kysely<any>): Promise<void> {
+/** Migrates to the latest schema, or only up to the named migration (the storage tests use that). */
+export async function migrate(db: Kysely<any>, upTo?: string): Promise<void> {
   // Kysely finds its bookkeeping tables by introspecting every schema; name the
   // current one, or a sibling schema's tables (other tenants, parallel test
   // servers) make it skip creating its own.
   const schema = await sql<{ s: string }>`select current_schema() as s`.execute(db).then((r) => r.rows[0]?.s, () => undefined);
   const migrator = new Migrator({ db, provider, ...(schema ? { migrationTableSchema: schema } : {}) });
-  let { error, results } = await migrator.migrateToLatest();
+  const run = () => (upTo ? migrator.migrateTo(upTo) : migrator.migrateToLatest());
+  let { error, results } = await run();
   // Kysely's table check reads the catalog of every schema; a sibling schema
   // dropped at that moment (3F000, not ours) is a race, not a failure: retry.
   for (let i = 0; i < 5 && isSiblingSchemaRace(error, schema); i++) {
     await new Promise((r) => setTimeout(r, 50 * (i + 1)));
-    ({ error, results } = await migrator.migrateToLatest());
+    ({ error, results } = await run());
   }
   if (error) {
     const failed = results?.find((r) => r.status === 'Error');

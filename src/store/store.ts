@@ -151,6 +151,32 @@ export class Store {
   async updateKey(kid: string, patch: Partial<SigningKeyRow>) {
     await this.db.updateTable('signing_keys').set(patch).where('tenant_id', '=', this.tenantId).where('kid', '=', kid).execute();
   }
+  /**
+   * One rotation, all or nothing: `current` becomes previous, `next` becomes
+   * current (or `fresh.current` is inserted when there was no next), and
+   * `fresh.next` is inserted. Each step names the status it expects, so of
+   * rotations racing from the same keys one wins and the rest change nothing
+   * and return false.
+   */
+  async rotateKeys(expect: { current?: string; next?: string }, ts: string, fresh: { next: Omit<SigningKeyRow, 'tenant_id'>; current?: Omit<SigningKeyRow, 'tenant_id'> }): Promise<boolean> {
+    const lost = new Error('lost the rotation race');
+    try {
+      await this.transaction(async (trx) => {
+        const move = async (kid: string, from: string, patch: Partial<SigningKeyRow>) => {
+          const r = await trx.updateTable('signing_keys').set(patch).where('tenant_id', '=', this.tenantId).where('kid', '=', kid).where('status', '=', from as any).executeTakeFirst();
+          if (Number(r.numUpdatedRows) !== 1) throw lost;
+        };
+        if (expect.current) await move(expect.current, 'current', { status: 'previous', current_until: ts });
+        if (expect.next) await move(expect.next, 'next', { status: 'current', current_since: ts });
+        else if (fresh.current) await trx.insertInto('signing_keys').values({ ...fresh.current, tenant_id: this.tenantId }).execute();
+        await trx.insertInto('signing_keys').values({ ...fresh.next, tenant_id: this.tenantId }).execute();
+      });
+      return true;
+    } catch (e) {
+      if (e === lost || isUniqueViolation(e)) return false;
+      throw e;
+    }
+  }
 
   /**
    * First row of a hot lookup whose SQL never changes, compiled once: Kysely

@@ -4,7 +4,7 @@ import { createLocalJWKSet, exportJWK, importJWK, type JWK } from 'jose';
 import type { Store } from '../store/store.ts';
 import type { SigningKeyRow } from '../store/schema.ts';
 import type { SecretBox } from './secrets.ts';
-import { ApiError, notFound } from '../lib/errors.ts';
+import { ApiError, notFound, UniqueViolation } from '../lib/errors.ts';
 
 export interface LoadedKey { row: SigningKeyRow; privateJwk: JWK; publicJwk: JWK }
 
@@ -71,32 +71,35 @@ export class KeyRing {
   /** Key lookup for verifying our own tokens; revoked keys are absent. */
   get verifier() { return this.jwksFn!; }
 
-  private async add(status: SigningKeyRow['status']) {
+  private async newRow(status: SigningKeyRow['status'], ts: string): Promise<Omit<SigningKeyRow, 'tenant_id'>> {
     const { kid, jwk, cert } = await generateSigningKey(this.cn);
-    const ts = new Date().toISOString();
-    await this.store.insertKey({
+    return {
       kid, status, private_jwk: this.box.seal(JSON.stringify(jwk)), cert, created_at: ts,
       current_since: status === 'current' ? ts : null, current_until: null, revoked_at: null,
-    });
+    };
   }
 
-  /** First start: a current key and the next one. Safe to call on every start. */
+  /** First start: a current key and the next one. Safe on every start, and when nodes start together. */
   async ensure() {
     await this.load();
-    if (!this.keys.some((k) => k.row.status === 'current')) await this.add('current');
-    if (!this.keys.some((k) => k.row.status === 'next')) await this.add('next');
+    for (const status of ['current', 'next'] as const) {
+      if (this.keys.some((k) => k.row.status === status)) continue;
+      // Another node may insert it first: the store allows one of each.
+      await this.store.insertKey(await this.newRow(status, new Date().toISOString())).catch((e) => { if (!(e instanceof UniqueViolation)) throw e; });
+    }
     await this.load();
   }
 
+  /** Current → previous, next → current, a new next. Concurrent rotations (any node) make one. */
   async rotate() {
     await this.load();
     const ts = new Date().toISOString();
     const cur = this.current();
     const next = this.keys.find((k) => k.row.status === 'next');
-    if (cur) await this.store.updateKey(cur.row.kid, { status: 'previous', current_until: ts });
-    if (next) await this.store.updateKey(next.row.kid, { status: 'current', current_since: ts });
-    else await this.add('current');
-    await this.add('next');
+    // RSA generation is slow: done before the store's short transaction.
+    const fresh = { next: await this.newRow('next', ts), current: next ? undefined : await this.newRow('current', ts) };
+    await this.store.rotateKeys({ current: cur?.row.kid, next: next?.row.kid }, ts, fresh);
+    // Won or lost, the rotation happened; answer with the key that is current now.
     await this.load();
     const nowCurrent = this.current();
     return { cert: nowCurrent.row.cert, kid: nowCurrent.row.kid };
