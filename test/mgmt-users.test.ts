@@ -187,6 +187,35 @@ test('PATCH a user: Auth0 metadata merge, profile fields, password', async () =>
   assertError(await s.api('PATCH', `/users/${enc(u.user_id)}`, { body: { email: 'taken@example.com' } }), 409);
 });
 
+test('concurrent PATCHes keep every change: user metadata, organization metadata, client fields', async () => {
+  const u = await s.api('POST', '/users', { body: { connection: 'Username-Password-Authentication', email: 'racer@example.com', password: 'Racer-pw-123!' } });
+  const id = encodeURIComponent(u.body.user_id);
+  const token = await s.token();
+  const patched = await Promise.all(Array.from({ length: 10 }, (_, i) => s.api('PATCH', `/users/${id}`, { token, body: { app_metadata: { [`a${i}`]: i }, user_metadata: { [`u${i}`]: i } } })));
+  assert.deepEqual(patched.map((r) => r.status), Array(10).fill(200));
+  const user = (await s.api('GET', `/users/${id}`, { token })).body;
+  assert.equal(Object.keys(user.app_metadata).length, 10, JSON.stringify(user.app_metadata));
+  assert.equal(Object.keys(user.user_metadata).length, 10, JSON.stringify(user.user_metadata));
+
+  const org = (await s.api('POST', '/organizations', { token, body: { name: 'racers' } })).body;
+  await Promise.all(Array.from({ length: 10 }, (_, i) => s.api('PATCH', `/organizations/${org.id}`, { token, body: { metadata: { [`k${i}`]: String(i) } } })));
+  assert.equal(Object.keys((await s.api('GET', `/organizations/${org.id}`, { token })).body.metadata).length, 10);
+
+  // Different fields of one application, changed at once, all stay changed; so does a secret rotated meanwhile.
+  const app = (await s.api('POST', '/clients', { token, body: { name: 'racer' } })).body;
+  const [, , rotated] = await Promise.all([
+    s.api('PATCH', `/clients/${app.client_id}`, { token, body: { callbacks: ['https://racer.example/cb'] } }),
+    s.api('PATCH', `/clients/${app.client_id}`, { token, body: { description: 'changed' } }),
+    s.api('POST', `/clients/${app.client_id}/rotate-secret`, { token }),
+    s.api('PATCH', `/clients/${app.client_id}`, { token, body: { logo_uri: 'https://racer.example/logo.png' } }),
+  ]);
+  const after = (await s.api('GET', `/clients/${app.client_id}`, { token })).body;
+  assert.deepEqual(after.callbacks, ['https://racer.example/cb']);
+  assert.equal(after.description, 'changed');
+  assert.equal(after.logo_uri, 'https://racer.example/logo.png');
+  assert.equal(after.client_secret, rotated.body.client_secret);
+});
+
 test('users-by-email, delete', async () => {
   const u: any = await mc.users.create({ connection: 'Username-Password-Authentication', email: 'ByMail@Example.com', password: PW });
   const found: any = await mc.users.listUsersByEmail({ email: 'bymail@example.com' });

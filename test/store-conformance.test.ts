@@ -68,11 +68,21 @@ test('the backend is the one the runner selected', () => {
 describe('tenants', () => {
   test('settings round-trip per tenant; duplicate tenant is a UniqueViolation', async () => {
     assert.deepEqual((await a.getTenant())!.settingsObj, { friendly_name: 'A' });
-    await a.saveTenantSettings({ friendly_name: 'A2', nested: { x: [1, 2] } });
+    await a.modifyTenantSettings(() => ({ friendly_name: 'A2', nested: { x: [1, 2] } }));
     assert.deepEqual((await a.getTenant())!.settingsObj, { friendly_name: 'A2', nested: { x: [1, 2] } });
     assert.deepEqual((await b.getTenant())!.settingsObj, { friendly_name: 'B' });
     await assert.rejects(a.createTenant('a', {}), UniqueViolation);
     assert.equal(await a.withTenant('nobody').getTenant(), undefined);
+  });
+
+  test('concurrent settings changes each land (none overwrites another read before it)', async () => {
+    await Promise.all(Array.from({ length: 6 }, (_, i) => a.modifyTenantSettings(async (cur: any) => {
+      await new Promise((r) => setTimeout(r, 1)); // let the others read the same settings
+      return { ...cur, [`f${i}`]: i };
+    })));
+    const settings = (await a.getTenant())!.settingsObj;
+    for (let i = 0; i < 6; i++) assert.equal(settings[`f${i}`], i);
+    await a.modifyTenantSettings(() => ({ friendly_name: 'A2', nested: { x: [1, 2] } }));
   });
 });
 
@@ -137,6 +147,19 @@ describe('DocRepo', () => {
     assert.equal((await a.clientGrants.list({ client_id: 'even' })).items.length, 4);
   });
 
+  test('modify: concurrent read-modify-writes of one document all land; a missing document is undefined', async () => {
+    await a.organizations.insert('org_mod', { name: 'mod', metadata: {} }, { name: 'mod' });
+    const saved = await Promise.all(Array.from({ length: 8 }, (_, i) => a.organizations.modify('org_mod', async (doc) => {
+      await new Promise((r) => setTimeout(r, 1)); // let the others read the same version
+      return { data: { ...doc.data, metadata: { ...doc.data.metadata, [`k${i}`]: String(i) } } };
+    })));
+    assert.ok(saved.every((d) => d?.data.metadata), 'each call returns what it wrote');
+    const doc = (await a.organizations.get('org_mod'))!;
+    assert.deepEqual(Object.keys(doc.data.metadata).sort(), ['k0', 'k1', 'k2', 'k3', 'k4', 'k5', 'k6', 'k7']);
+    assert.equal(await a.organizations.modify('org_missing', (d) => ({ data: d.data })), undefined);
+    await a.organizations.delete('org_mod');
+  });
+
   test('unique violations surface as UniqueViolation, and leave the row unchanged', async () => {
     await a.resourceServers.insert('rs_1', { identifier: 'https://api/' }, { identifier: 'https://api/' });
     await assert.rejects(a.resourceServers.insert('rs_2', { identifier: 'https://api/' }, { identifier: 'https://api/' }), UniqueViolation);
@@ -188,11 +211,23 @@ describe('users', () => {
     assert.deepEqual((await a.usersByEmail('mixed@case.EXAMPLE')).map((x) => x.user_id), ['auth0|1']);
     assert.equal((await a.userByConnectionEmail('db', 'MIXED@case.example'))!.user_id, 'auth0|1');
     assert.equal(await a.userByConnectionEmail('other', 'mixed@case.example'), undefined);
-    await a.updateUser('auth0|1', { name: 'New', logins_count: 3, email_verified: 1 });
+    assert.equal(await a.updateUser('auth0|1', { name: 'New', logins_count: 3, email_verified: 1 }, u), true);
     const v = (await a.getUser('auth0|1'))!;
     assert.equal(v.name, 'New');
     assert.equal(v.logins_count, 3);
     assert.equal(v.email_verified, 1);
+  });
+
+  test('updateUser writes only over the metadata it read: a stale read changes nothing and says so', async () => {
+    await a.insertUser(userRow('auth0|cas', 'cas@example.com'));
+    const read = (await a.getUser('auth0|cas'))!;
+    assert.equal(await a.updateUser('auth0|cas', { app_metadata: '{"first":1}' }, read), true);
+    assert.equal(await a.updateUser('auth0|cas', { app_metadata: '{"second":2}', name: 'stale' }, read), false, 'the first write changed app_metadata');
+    const now = (await a.getUser('auth0|cas'))!;
+    assert.equal(now.app_metadata, '{"first":1}');
+    assert.notEqual(now.name, 'stale');
+    assert.equal(await a.updateUser('auth0|cas', { app_metadata: '{"second":2}' }, now), true);
+    await a.deleteUser('auth0|cas');
   });
 
   test('recordLogin counts every one of concurrent logins, in this tenant only', async () => {
@@ -217,7 +252,7 @@ describe('users', () => {
     assert.equal((await a.usersByEmail('mixed@case.example')).length, 2);
     assert.equal((await b.usersByEmail('mixed@case.example')).length, 1);
     await a.insertUser(userRow('auth0|4', 'four@example.com'));
-    await assert.rejects(a.updateUser('auth0|4', { email: 'Mixed@case.example', email_norm: 'mixed@case.example' }), UniqueViolation);
+    await assert.rejects(a.updateUser('auth0|4', { email: 'Mixed@case.example', email_norm: 'mixed@case.example' }, (await a.getUser('auth0|4'))!), UniqueViolation);
   });
 
   test('delete cascades to roles, permissions, memberships and sessions, in this tenant only', async () => {

@@ -22,3 +22,8 @@ export const conflict = (message: string, errorCode = 'conflict') => new ApiErro
 
 /** Thrown by the store when a unique constraint rejects a write. */
 export class UniqueViolation extends Error {}
+
+/** A read-modify-write that kept losing to other writers; the caller may retry. */
+export class ConcurrentWrites extends ApiError {
+  constructor() { super(409, 'The resource was changed by concurrent requests; retry.', 'conflict'); }
+}

@@ -3,6 +3,7 @@ import { badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.t
 import type { Env } from '../tenant/env.ts';
 import { listResponse } from './pagination.ts';
 import { reply, route, type Route } from './router.ts';
+import { patchDoc } from './patch-doc.ts';
 
 const json = (doc: { id: string; data: any }) => ({ id: doc.id, ...doc.data });
 
@@ -47,10 +48,9 @@ export const clientGrantRoutes: Route[] = [
   route('PATCH', '/client-grants/{id}', async ({ env, params, body }) => {
     const doc = await load(env, params.id);
     if (body.scope) await checkScopes(env, doc.data.audience, body.scope);
-    const data = { ...doc.data, ...body };
-    await env.store.clientGrants.update(doc.id, data);
+    const saved = await patchDoc(env.store.clientGrants, doc.id, () => load(env, doc.id), (cur) => ({ data: { ...cur.data, ...body } }));
     env.invalidate('clients');
-    return json({ id: doc.id, data });
+    return json(saved);
   }),
   route('DELETE', '/client-grants/{id}', async ({ env, params }) => {
     await load(env, params.id);

@@ -4,6 +4,7 @@ import type { Env } from '../tenant/env.ts';
 import { listResponse } from './pagination.ts';
 import { projector } from './fields.ts';
 import { reply, route, type Route } from './router.ts';
+import { patchDoc } from './patch-doc.ts';
 
 const GRANTS_BY_APP_TYPE: Record<string, string[]> = {
   non_interactive: ['client_credentials'],
@@ -94,16 +95,19 @@ export const clientRoutes: Route[] = [
   route('PATCH', '/clients/{id}', async ({ env, params, body }) => {
     const doc = await load(env, params.id);
     for (const k of READ_ONLY) if (k in body) throw badRequest(`Payload validation error: 'Additional properties not allowed: ${k}'.`);
-    const data = { ...doc.data };
-    for (const [k, v] of Object.entries(body)) {
-      if (k === 'client_secret') continue;
-      if ((k === 'jwt_configuration' || k === 'refresh_token') && v && typeof v === 'object') data[k] = { ...data[k], ...v };
-      else data[k] = v;
-    }
-    const secret = typeof body.client_secret === 'string' ? env.box.seal(body.client_secret) : doc.secret;
-    await env.store.clients.update(params.id, data, { name: data.name, secret });
+    // The secret column is written only when the body sets it, so a concurrent rotate-secret is kept.
+    const secret = typeof body.client_secret === 'string' ? { secret: env.box.seal(body.client_secret) } : {};
+    const saved = await patchDoc(env.store.clients, doc.id, () => load(env, doc.id), (cur) => {
+      const data = { ...cur.data };
+      for (const [k, v] of Object.entries(body)) {
+        if (k === 'client_secret') continue;
+        if ((k === 'jwt_configuration' || k === 'refresh_token') && v && typeof v === 'object') data[k] = { ...data[k], ...v };
+        else data[k] = v;
+      }
+      return { data, columns: { name: data.name, ...secret } };
+    });
     env.invalidate('clients');
-    return clientJson(env, { id: params.id, data, secret });
+    return clientJson(env, saved);
   }),
   route('DELETE', '/clients/{id}', async ({ env, params }) => {
     await load(env, params.id);
@@ -114,8 +118,8 @@ export const clientRoutes: Route[] = [
   route('POST', '/clients/{id}/rotate-secret', async ({ env, params }) => {
     const doc = await load(env, params.id);
     const secret = env.box.seal(ids.clientSecret());
-    await env.store.clients.update(params.id, doc.data, { secret });
+    const saved = await patchDoc(env.store.clients, doc.id, () => load(env, doc.id), (cur) => ({ data: cur.data, columns: { secret } }));
     env.invalidate('clients');
-    return clientJson(env, { id: params.id, data: doc.data, secret });
+    return clientJson(env, saved);
   }),
 ];

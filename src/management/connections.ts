@@ -4,6 +4,7 @@ import type { Env } from '../tenant/env.ts';
 import { listResponse } from './pagination.ts';
 import { projector } from './fields.ts';
 import { reply, route, type Route } from './router.ts';
+import { patchDoc } from './patch-doc.ts';
 
 // Connection secrets (client secrets of upstream IdPs) are sealed inside the document.
 const SECRET_OPTIONS = ['client_secret', 'signing_secret', 'app_secret'];
@@ -71,11 +72,10 @@ export const connectionRoutes: Route[] = [
   route('GET', '/connections/{id}', async ({ env, params, query }) => projector(query)(connectionJson(env, await loadConnection(env, params.id)))),
   route('PATCH', '/connections/{id}', async ({ env, params, body }) => {
     const doc = await loadConnection(env, params.id);
-    const data = { ...doc.data, ...body };
-    if (body.options) data.options = sealOptions(env, body.options);
-    await env.store.connections.update(doc.id, data);
+    const options = body.options ? sealOptions(env, body.options) : undefined;
+    const saved = await patchDoc(env.store.connections, doc.id, () => loadConnection(env, doc.id), (cur) => ({ data: { ...cur.data, ...body, ...(options ? { options } : {}) } }));
     env.invalidate('clients');
-    return connectionJson(env, { id: doc.id, data });
+    return connectionJson(env, saved);
   }),
   route('DELETE', '/connections/{id}', async ({ env, params }) => {
     await loadConnection(env, params.id);
@@ -92,14 +92,14 @@ export const connectionRoutes: Route[] = [
   route('PATCH', '/connections/{id}/clients', async ({ env, params, body }) => {
     const doc = await loadConnection(env, params.id);
     if (!Array.isArray(body)) throw badRequest('Payload validation error: expected an array of {client_id, status}.');
-    const enabled = new Set<string>(doc.data.enabled_clients ?? []);
     for (const { client_id, status } of body) {
-      if (status) {
-        if (!(await env.store.clients.get(client_id))) throw notFound(`Client ${client_id} not found`);
-        enabled.add(client_id);
-      } else enabled.delete(client_id);
+      if (status && !(await env.store.clients.get(client_id))) throw notFound(`Client ${client_id} not found`);
     }
-    await env.store.connections.update(doc.id, { ...doc.data, enabled_clients: [...enabled] });
+    await patchDoc(env.store.connections, doc.id, () => loadConnection(env, doc.id), (cur) => {
+      const enabled = new Set<string>(cur.data.enabled_clients ?? []);
+      for (const { client_id, status } of body) if (status) enabled.add(client_id); else enabled.delete(client_id);
+      return { data: { ...cur.data, enabled_clients: [...enabled] } };
+    });
     env.invalidate('clients');
   }),
 ];

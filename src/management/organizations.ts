@@ -6,6 +6,7 @@ import type { Env } from '../tenant/env.ts';
 import { decodeKeyCursor, encodeKeyCursor, listResponse } from './pagination.ts';
 import { connectionForOrg, orgConnectionJson } from './organization-connections.ts';
 import { reply, route, type Route } from './router.ts';
+import { patchDoc } from './patch-doc.ts';
 
 export function orgJson(doc: { id: string; data: any }) {
   const { name, display_name, branding, metadata } = doc.data;
@@ -64,10 +65,13 @@ export const organizationRoutes: Route[] = [
   route('PATCH', '/organizations/{id}', async ({ env, params, body }) => {
     checkName(body.name);
     const doc = await loadOrg(env, params.id);
-    const data = { ...doc.data, ...body };
-    if ('metadata' in body) data.metadata = mergeMetadata(doc.data.metadata ?? {}, body.metadata);
-    try { await env.store.organizations.update(doc.id, data, { name: data.name }); } catch (e) { if (e instanceof UniqueViolation) throw nameTaken(); throw e; }
-    return orgJson({ id: doc.id, data });
+    try {
+      return orgJson(await patchDoc(env.store.organizations, doc.id, () => loadOrg(env, doc.id), (cur) => {
+        const data = { ...cur.data, ...body };
+        if ('metadata' in body) data.metadata = mergeMetadata(cur.data.metadata ?? {}, body.metadata);
+        return { data, columns: { name: data.name } };
+      }));
+    } catch (e) { if (e instanceof UniqueViolation) throw nameTaken(); throw e; }
   }),
   route('DELETE', '/organizations/{id}', async ({ env, params }) => {
     const doc = await loadOrg(env, params.id);

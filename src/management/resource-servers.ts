@@ -4,6 +4,7 @@ import type { Env } from '../tenant/env.ts';
 import { listResponse } from './pagination.ts';
 import { projector } from './fields.ts';
 import { reply, route, type Route } from './router.ts';
+import { patchDoc } from './patch-doc.ts';
 
 const json = (doc: { id: string; data: any }) => ({ id: doc.id, ...doc.data });
 
@@ -63,10 +64,9 @@ export const resourceServerRoutes: Route[] = [
     const doc = await load(env, params.id);
     if (doc.data.is_system) throw new ApiError(403, 'You cannot update a system resource server', 'operation_not_supported');
     if ('identifier' in body && body.identifier !== doc.data.identifier) throw badRequest("Payload validation error: 'Additional properties not allowed: identifier'.");
-    const data = { ...doc.data, ...body };
-    await env.store.resourceServers.update(doc.id, data);
+    const saved = await patchDoc(env.store.resourceServers, doc.id, () => load(env, doc.id), (cur) => ({ data: { ...cur.data, ...body } }));
     env.invalidate('resource_servers');
-    return json({ id: doc.id, data });
+    return json(saved);
   }),
   route('DELETE', '/resource-servers/{id}', async ({ env, params }) => {
     const doc = await load(env, params.id);

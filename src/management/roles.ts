@@ -4,6 +4,7 @@ import { deleteRoleLinks } from '../store/rbac-store.ts';
 import type { Env } from '../tenant/env.ts';
 import { listResponse } from './pagination.ts';
 import { reply, route, type Route } from './router.ts';
+import { patchDoc } from './patch-doc.ts';
 
 export const roleJson = (doc: { id: string; data: any }) => ({ id: doc.id, name: doc.data.name, description: doc.data.description ?? '' });
 
@@ -51,9 +52,12 @@ export const roleRoutes: Route[] = [
   route('GET', '/roles/{id}', async ({ env, params }) => roleJson(await loadRole(env, params.id))),
   route('PATCH', '/roles/{id}', async ({ env, params, body }) => {
     const doc = await loadRole(env, params.id);
-    const data = { ...doc.data, ...body };
-    try { await env.store.roles.update(doc.id, data, { name: data.name }); } catch (e) { if (e instanceof UniqueViolation) throw nameTaken(); throw e; }
-    return roleJson({ id: doc.id, data });
+    try {
+      return roleJson(await patchDoc(env.store.roles, doc.id, () => loadRole(env, doc.id), (cur) => {
+        const data = { ...cur.data, ...body };
+        return { data, columns: { name: data.name } };
+      }));
+    } catch (e) { if (e instanceof UniqueViolation) throw nameTaken(); throw e; }
   }),
   route('DELETE', '/roles/{id}', async ({ env, params }) => {
     const doc = await loadRole(env, params.id);

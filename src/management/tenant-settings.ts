@@ -29,12 +29,12 @@ const MERGED = ['flags', 'session_cookie', 'universal_login', 'error_page', 'dev
 export const tenantRoutes: Route[] = [
   route('GET', '/tenants/settings', async ({ env, query }) => projector(query)(await tenantSettings(env))),
   route('PATCH', '/tenants/settings', async ({ env, body }) => {
-    const current = await tenantSettings(env);
-    const next: any = { ...current };
-    for (const [k, v] of Object.entries(body)) {
-      next[k] = MERGED.includes(k) && v && typeof v === 'object' ? { ...current[k as keyof typeof current] as object, ...v } : v;
-    }
-    await env.store.saveTenantSettings(next);
+    const next = await env.store.modifyTenantSettings((stored) => {
+      const current: any = { ...DEFAULT_SETTINGS, ...stored };
+      const out: any = { ...current };
+      for (const [k, v] of Object.entries(body)) out[k] = MERGED.includes(k) && v && typeof v === 'object' ? { ...current[k], ...v } : v;
+      return out;
+    });
     env.invalidate('all');
     return next;
   }),

@@ -1,7 +1,7 @@
 import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Backend, Db } from './db.ts';
 import type { Database, DocRow, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from './schema.ts';
-import { UniqueViolation } from '../lib/errors.ts';
+import { ConcurrentWrites, UniqueViolation } from '../lib/errors.ts';
 
 export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations';
 export interface Page { offset: number; limit: number }
@@ -21,6 +21,9 @@ async function guard<T>(p: Promise<T>): Promise<T> {
  * few columns it is looked up or kept unique by. Clients, APIs, grants,
  * connections, roles, organizations and invitations all live in one of these.
  */
+/** How often a read-modify-write is retried against concurrent writers before giving up. */
+export const MODIFY_ATTEMPTS = 25;
+
 export class DocRepo<T> {
   constructor(private db: Kysely<Database>, private tenantId: string, private table: DocTable) {}
 
@@ -60,6 +63,26 @@ export class DocRepo<T> {
     await guard((this.db as Kysely<any>).insertInto(this.table)
       .values({ tenant_id: this.tenantId, id, data: JSON.stringify(data), created_at: ts, updated_at: ts, ...columns }).execute());
     return { id, data, created_at: ts, updated_at: ts };
+  }
+  /**
+   * Read-modify-write without lost updates. `change` gets the stored document
+   * and returns its new data (and columns); the write lands only if the data is
+   * still what was read, otherwise `change` runs again on the fresher document.
+   * Undefined when there is no such document.
+   */
+  async modify(id: string, change: (doc: Doc<T> & Record<string, any>) => { data: T; columns?: Record<string, unknown> } | Promise<{ data: T; columns?: Record<string, unknown> }>) {
+    for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+      const row = await this.base().selectAll().where('id', '=', id).executeTakeFirst();
+      if (!row) return undefined;
+      const doc = this.decode(row);
+      const { data, columns = {} } = await change(doc);
+      const ts = now();
+      const r = await guard((this.db as Kysely<any>).updateTable(this.table)
+        .set({ data: JSON.stringify(data), updated_at: ts, ...columns })
+        .where('tenant_id', '=', this.tenantId).where('id', '=', id).where('data', '=', row.data).executeTakeFirst());
+      if (Number(r.numUpdatedRows) === 1) return { ...doc, ...columns, data, updated_at: ts };
+    }
+    throw new ConcurrentWrites();
   }
   async update(id: string, data: T, columns: Record<string, unknown> = {}) {
     const r = await guard((this.db as Kysely<any>).updateTable(this.table)
@@ -120,8 +143,16 @@ export class Store {
   async createTenant(name: string, settings: object) {
     await guard(this.db.insertInto('tenants').values({ id: this.tenantId, name, settings: JSON.stringify(settings), created_at: now() }).execute());
   }
-  async saveTenantSettings(settings: object) {
-    await this.db.updateTable('tenants').set({ settings: JSON.stringify(settings) }).where('id', '=', this.tenantId).execute();
+  /** Read-modify-write of the settings, landing only over what was read (as DocRepo.modify). */
+  async modifyTenantSettings<S extends object>(change: (settings: any) => S | Promise<S>): Promise<S> {
+    for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+      const row = await this.db.selectFrom('tenants').select('settings').where('id', '=', this.tenantId).executeTakeFirstOrThrow();
+      const next = await change(JSON.parse(row.settings));
+      const r = await this.db.updateTable('tenants').set({ settings: JSON.stringify(next) })
+        .where('id', '=', this.tenantId).where('settings', '=', row.settings).executeTakeFirst();
+      if (Number(r.numUpdatedRows) === 1) return next;
+    }
+    throw new ConcurrentWrites();
   }
 
   // --- per-tenant singleton documents ---------------------------------------
@@ -225,8 +256,15 @@ export class Store {
   async insertUser(row: Omit<UserRow, 'tenant_id'>) {
     await guard(this.db.insertInto('users').values({ ...row, tenant_id: this.tenantId }).execute());
   }
-  async updateUser(userId: string, patch: Partial<UserRow>) {
-    await guard(this.db.updateTable('users').set(patch).where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).execute());
+  /**
+   * Writes `patch` if the user's merged columns (metadata and `data`) still hold
+   * what `read` holds, so concurrent merges cannot drop each other's keys; false
+   * when another write came in between (read again and retry).
+   */
+  async updateUser(userId: string, patch: Partial<UserRow>, read: Pick<UserRow, 'app_metadata' | 'user_metadata' | 'data'>): Promise<boolean> {
+    const r = await guard(this.db.updateTable('users').set(patch).where('tenant_id', '=', this.tenantId).where('user_id', '=', userId)
+      .where('app_metadata', '=', read.app_metadata).where('user_metadata', '=', read.user_metadata).where('data', '=', read.data).executeTakeFirst());
+    return Number(r.numUpdatedRows) === 1;
   }
   /** Deletes the user and every row that hangs off it, in one transaction. */
   async deleteUser(userId: string): Promise<boolean> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hashPassword, passwordMatches } from '../lib/passwords.ts';
-import { ApiError, badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
+import { ApiError, badRequest, ConcurrentWrites, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
+import { MODIFY_ATTEMPTS } from '../store/store.ts';
 import { ids } from '../lib/ids.ts';
 import { mergeMetadata } from '../lib/merge.ts';
 import type { UserRow } from '../store/schema.ts';
@@ -127,8 +128,26 @@ export async function loadUser(env: Env, userId: string) {
 
 const PROFILE_FIELDS = ['email', 'username', 'phone_number', 'name', 'nickname', 'given_name', 'family_name', 'picture'] as const;
 
+/**
+ * PATCH semantics for a user. The write is conditional on the merged columns
+ * being unchanged since the read (see Store.updateUser); a concurrent writer
+ * makes it read and merge again.
+ */
 export async function updateUser(env: Env, userId: string, body: any): Promise<UserRow> {
-  const row = await loadUser(env, userId);
+  for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+    const row = await loadUser(env, userId);
+    const patch = await userPatch(env, row, body);
+    try {
+      if (await env.store.updateUser(userId, patch, row)) return { ...row, ...patch } as UserRow;
+    } catch (e) {
+      if (e instanceof UniqueViolation) throw conflict('The specified new email already exists', 'auth0_idp_error');
+      throw e;
+    }
+  }
+  throw new ConcurrentWrites();
+}
+
+async function userPatch(env: Env, row: UserRow, body: any): Promise<Partial<UserRow>> {
   const patch: Partial<UserRow> = { updated_at: new Date().toISOString() };
   const extra = JSON.parse(row.data);
   for (const f of PROFILE_FIELDS) if (f in body) (patch as any)[f] = body[f];
@@ -158,13 +177,7 @@ export async function updateUser(env: Env, userId: string, body: any): Promise<U
     patch.password_hash = await hashPassword(body.password);
   }
   patch.data = JSON.stringify(extra);
-  try {
-    await env.store.updateUser(userId, patch);
-  } catch (e) {
-    if (e instanceof UniqueViolation) throw conflict('The specified new email already exists', 'auth0_idp_error');
-    throw e;
-  }
-  return { ...row, ...patch } as UserRow;
+  return patch;
 }
 
 /** Constant work whether or not the user exists, so timing does not reveal accounts. */
