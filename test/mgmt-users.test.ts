@@ -105,6 +105,32 @@ test('connections: strategy and name filters, paging shapes, 409, 404, validatio
 
 // --- users -----------------------------------------------------------------------
 
+test('deleting a connection deletes its users and the organizations\' links to it; a new one of the same name starts empty', async () => {
+  const token = await s.token();
+  const conn = (await s.api('POST', '/connections', { token, body: { name: 'doomed-db', strategy: 'auth0' } })).body;
+  const user = (await s.api('POST', '/users', { token, body: { connection: 'doomed-db', email: 'doomed@example.com', password: 'Doomed-pw-123!' } })).body;
+  const keeper = (await s.api('POST', '/users', { token, body: { connection: 'Username-Password-Authentication', email: 'doomed@example.com', password: 'Doomed-pw-123!' } })).body;
+  const org = (await s.api('POST', '/organizations', { token, body: { name: 'doomed-org' } })).body;
+  assert.equal((await s.api('POST', `/organizations/${org.id}/enabled_connections`, { token, body: { connection_id: conn.id, assign_membership_on_login: false } })).status, 201);
+  assert.equal((await s.api('POST', `/organizations/${org.id}/members`, { token, body: { members: [user.user_id] } })).status, 204);
+
+  assert.equal((await s.api('DELETE', `/connections/${conn.id}`, { token })).status, 202);
+  assert.equal((await s.api('GET', `/users/${encodeURIComponent(user.user_id)}`, { token })).status, 404);
+  assert.equal((await s.api('GET', `/users/${encodeURIComponent(keeper.user_id)}`, { token })).status, 200, 'users of other connections stay');
+  assert.deepEqual((await s.api('GET', `/organizations/${org.id}/enabled_connections`, { token })).body, []);
+  assert.deepEqual((await s.api('GET', `/organizations/${org.id}/members`, { token })).body, []);
+
+  const again = (await s.api('POST', '/connections', { token, body: { name: 'doomed-db', strategy: 'auth0' } })).body;
+  const app = (await s.api('POST', '/clients', { token, body: { name: 'doomed-app', grant_types: ['http://auth0.com/oauth/grant-type/password-realm'] } })).body;
+  await s.api('PATCH', `/connections/${again.id}`, { token, body: { enabled_clients: [app.client_id] } });
+  const login = await fetch(`${s.baseUrl}/oauth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'http://auth0.com/oauth/grant-type/password-realm', realm: 'doomed-db', username: 'doomed@example.com', password: 'Doomed-pw-123!', client_id: app.client_id, client_secret: app.client_secret }),
+  });
+  assert.equal(login.status, 403, 'the deleted user cannot sign in through the new connection');
+  assert.equal((await login.json() as any).error, 'invalid_grant');
+});
+
 test('create a user: bcrypt cost 10, Auth0 shape, percent-encoded id', async () => {
   const u: any = await mc.users.create({
     connection: 'Username-Password-Authentication', email: 'Alice@Example.com', password: PW,

@@ -278,6 +278,28 @@ describe('users', () => {
     assert.equal((await b.getUser('auth0|1'))!.tenant_id, 'tenant-b');
   });
 
+  test('deleteConnection removes the connection, its users with their rows, and organization links, in this tenant only', async () => {
+    const now = new Date().toISOString();
+    await a.connections.insert('con_gone', { name: 'gone', strategy: 'auth0' }, { name: 'gone', strategy: 'auth0' });
+    await a.insertUser(userRow('auth0|g1', 'g1@example.com', { connection: 'gone' }));
+    await a.insertUser(userRow('auth0|g2', 'g2@example.com', { connection: 'gone' }));
+    await b.insertUser(userRow('auth0|g1', 'g1@example.com', { connection: 'gone' }));
+    await db.kysely.insertInto('user_roles').values({ tenant_id: 'tenant-a', user_id: 'auth0|g1', role_id: 'rol_x', created_at: now }).execute();
+    await db.kysely.insertInto('organization_connections').values({ tenant_id: 'tenant-a', org_id: 'org_1', connection_id: 'con_gone', data: '{}' }).execute();
+    await a.upsertPayload({ model: 'Session', id: 'sess-g2', payload: '{}', grant_id: null, uid: 'ug2', user_code: null, account_id: 'auth0|g2', expires_at: null, consumed_at: null });
+
+    assert.equal(await a.deleteConnection('con_gone', 'gone'), true);
+    assert.equal(await a.connections.get('con_gone'), undefined);
+    assert.equal(await a.getUser('auth0|g1'), undefined);
+    assert.equal(await a.getUser('auth0|g2'), undefined);
+    assert.deepEqual(await db.kysely.selectFrom('user_roles').selectAll().where('tenant_id', '=', 'tenant-a').where('user_id', '=', 'auth0|g1').execute(), []);
+    assert.deepEqual(await db.kysely.selectFrom('organization_connections').selectAll().where('tenant_id', '=', 'tenant-a').where('connection_id', '=', 'con_gone').execute(), []);
+    assert.equal(await a.findPayload('Session', 'id', 'sess-g2'), undefined);
+    assert.ok(await b.getUser('auth0|g1'), "another tenant's user of a same-named connection stays");
+    assert.equal(await a.deleteConnection('con_gone', 'gone'), false);
+    await b.deleteUser('auth0|g1');
+  });
+
   test('usersQuery is scoped to the tenant', async () => {
     const rows = await a.usersQuery().select('user_id').orderBy('user_id').execute();
     assert.deepEqual(rows.map((r) => r.user_id), ['auth0|1', 'auth0|3']);

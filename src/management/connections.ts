@@ -78,8 +78,9 @@ export const connectionRoutes: Route[] = [
     return connectionJson(env, saved);
   }),
   route('DELETE', '/connections/{id}', async ({ env, params }) => {
-    await loadConnection(env, params.id);
-    await env.store.connections.delete(params.id);
+    const doc = await loadConnection(env, params.id);
+    await env.store.deleteConnection(doc.id, doc.data.name);
+    env.invalidate('clients');
     return reply(202);
   }),
   route('GET', '/connections/{id}/clients', async ({ env, params, query }) => {

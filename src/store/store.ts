@@ -268,15 +268,31 @@ export class Store {
   }
   /** Deletes the user and every row that hangs off it, in one transaction. */
   async deleteUser(userId: string): Promise<boolean> {
+    return this.transaction(async (trx) => (await this.deleteUsersIn(trx, 'user_id', userId)) > 0);
+  }
+  /**
+   * Deletes a connection with its users (as Auth0 does) and the organizations'
+   * links to it, in one transaction: a connection made later under the same
+   * name starts empty. False when there was no such connection.
+   */
+  async deleteConnection(id: string, name: string): Promise<boolean> {
     return this.transaction(async (trx) => {
-      const t = this.tenantId;
-      for (const table of ['user_roles', 'user_permissions', 'organization_members', 'organization_member_roles'] as const) {
-        await trx.deleteFrom(table).where('tenant_id', '=', t).where('user_id', '=', userId).execute();
-      }
-      await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', t).where('account_id', '=', userId).execute();
-      const r = await trx.deleteFrom('users').where('tenant_id', '=', t).where('user_id', '=', userId).executeTakeFirst();
+      await this.deleteUsersIn(trx, 'connection', name);
+      await trx.deleteFrom('organization_connections').where('tenant_id', '=', this.tenantId).where('connection_id', '=', id).execute();
+      const r = await trx.deleteFrom('connections').where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
+  }
+  /** The users matching `column = value`, and every row that hangs off them; how many users went. */
+  private async deleteUsersIn(trx: Transaction<Database>, column: 'user_id' | 'connection', value: string): Promise<number> {
+    const t = this.tenantId;
+    const ids = trx.selectFrom('users').select('user_id').where('tenant_id', '=', t).where(column, '=', value);
+    for (const table of ['user_roles', 'user_permissions', 'organization_members', 'organization_member_roles'] as const) {
+      await trx.deleteFrom(table).where('tenant_id', '=', t).where('user_id', 'in', ids).execute();
+    }
+    await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', t).where('account_id', 'in', ids).execute();
+    const r = await trx.deleteFrom('users').where('tenant_id', '=', t).where(column, '=', value).executeTakeFirst();
+    return Number(r.numDeletedRows);
   }
   usersQuery() {
     return this.db.selectFrom('users').where('users.tenant_id', '=', this.tenantId);
