@@ -182,3 +182,27 @@ test('deleting a role removes its assignments and permissions', async () => {
   assert.ok(!(await effectivePermissions(s.runtime.env, alice, API)).includes('admin'));
   assert.ok(!(await all(await mc.users.roles.list(alice))).some((r) => r.id === role.id));
 });
+
+test('deleting an API removes its client grants and every role\'s and user\'s permissions on it; the same identifier made again grants nothing', async () => {
+  const TEMP = 'https://rbac.example.com/temporary';
+  const api = await mc.resourceServers.create({ identifier: TEMP, name: 'Temporary', scopes: [{ value: 'use:temp' }] as any });
+  const role = await mc.roles.create({ name: 'temp-users' });
+  await mc.roles.permissions.add(role.id!, { permissions: [{ resource_server_identifier: TEMP, permission_name: 'use:temp' }] });
+  await mc.users.roles.assign(alice, { roles: [role.id!] });
+  await mc.users.permissions.create(bob, { permissions: [{ resource_server_identifier: TEMP, permission_name: 'use:temp' }] });
+  const app = (await s.api('POST', '/clients', { body: { name: 'temp-m2m', app_type: 'non_interactive' } })).body;
+  assert.equal((await s.api('POST', '/client-grants', { body: { client_id: app.client_id, audience: TEMP, scope: ['use:temp'] } })).status, 201);
+
+  assert.equal((await s.api('DELETE', `/resource-servers/${api.id}`)).status, 204);
+  await mc.resourceServers.create({ identifier: TEMP, name: 'Temporary again', scopes: [{ value: 'use:temp' }] as any });
+  const { effectivePermissions } = await import('../src/tenant/rbac.ts');
+  assert.deepEqual(await effectivePermissions(s.runtime.env, alice, TEMP), []);
+  assert.deepEqual(await effectivePermissions(s.runtime.env, bob, TEMP), []);
+  assert.deepEqual((await s.api('GET', `/roles/${role.id}/permissions`)).body, []);
+  assert.deepEqual((await s.api('GET', `/client-grants?audience=${encodeURIComponent(TEMP)}`)).body, []);
+  const token = await fetch(`${s.baseUrl}/oauth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: app.client_id, client_secret: app.client_secret, audience: TEMP }),
+  });
+  assert.equal(token.status, 403, 'the old client grant does not carry over');
+});

@@ -6,6 +6,7 @@ import pg from 'pg';
 import { openDb, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { Store } from '../src/store/store.ts';
+import { deleteOrganization } from '../src/store/rbac-store.ts';
 import type { UserRow } from '../src/store/schema.ts';
 import { UniqueViolation } from '../src/lib/errors.ts';
 import { adapterFactory } from '../src/oidc/adapter.ts';
@@ -142,7 +143,7 @@ describe('DocRepo', () => {
     assert.equal(await a.roles.delete('rol_1'), true);
     assert.equal(await a.roles.delete('rol_1'), false);
     assert.equal(await a.roles.get('rol_1'), undefined);
-    await a.clientGrants.deleteWhere('client_id', 'odd');
+    await a.deleteClient('odd');
     assert.equal((await a.clientGrants.list({ client_id: 'odd' })).items.length, 0);
     assert.equal((await a.clientGrants.list({ client_id: 'even' })).items.length, 4);
   });
@@ -181,7 +182,7 @@ describe('DocRepo', () => {
     assert.deepEqual(await b.organizations.getMany(['org_1']), []);
     assert.equal(await b.organizations.update('org_1', { name: 'hijack' }), false);
     assert.equal(await b.organizations.delete('org_1'), false);
-    await b.organizations.deleteWhere('name', 'acme');
+    await deleteOrganization(b, 'org_1');
     assert.deepEqual((await a.organizations.get('org_1'))!.data, { name: 'acme' });
     // b's rs_1 (inserted above) is a different row from a's.
     assert.equal((await b.resourceServers.list()).items.length, 1);

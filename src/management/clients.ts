@@ -111,8 +111,7 @@ export const clientRoutes: Route[] = [
   }),
   route('DELETE', '/clients/{id}', async ({ env, params }) => {
     await load(env, params.id);
-    await env.store.clients.delete(params.id);
-    await env.store.clientGrants.deleteWhere('client_id', params.id);
+    await env.store.deleteClient(params.id);
     env.invalidate('clients');
   }),
   route('POST', '/clients/{id}/rotate-secret', async ({ env, params }) => {

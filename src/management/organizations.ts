@@ -1,7 +1,7 @@
 import { badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
 import { ids } from '../lib/ids.ts';
 import { mergeMetadata } from '../lib/merge.ts';
-import { deleteOrganizationLinks, insertOrgConnection } from '../store/rbac-store.ts';
+import { deleteOrganization, insertOrgConnection } from '../store/rbac-store.ts';
 import type { Env } from '../tenant/env.ts';
 import { decodeKeyCursor, encodeKeyCursor, listResponse } from './pagination.ts';
 import { connectionForOrg, orgConnectionJson } from './organization-connections.ts';
@@ -75,7 +75,6 @@ export const organizationRoutes: Route[] = [
   }),
   route('DELETE', '/organizations/{id}', async ({ env, params }) => {
     const doc = await loadOrg(env, params.id);
-    await deleteOrganizationLinks(env.store, doc.id);
-    await env.store.organizations.delete(doc.id);
+    await deleteOrganization(env.store, doc.id);
   }),
 ];

@@ -71,8 +71,8 @@ export const resourceServerRoutes: Route[] = [
   route('DELETE', '/resource-servers/{id}', async ({ env, params }) => {
     const doc = await load(env, params.id);
     if (doc.data.is_system) throw new ApiError(400, 'You cannot delete a system resource server', 'operation_not_supported');
-    await env.store.resourceServers.delete(doc.id);
-    await env.store.clientGrants.deleteWhere('audience', doc.data.identifier);
+    await env.store.deleteResourceServer(doc.id, doc.data.identifier);
     env.invalidate('resource_servers');
+    env.invalidate('clients'); // their cached grants named this API
   }),
 ];

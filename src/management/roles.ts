@@ -1,6 +1,6 @@
 import { conflict, notFound, UniqueViolation } from '../lib/errors.ts';
 import { ids } from '../lib/ids.ts';
-import { deleteRoleLinks } from '../store/rbac-store.ts';
+import { deleteRole } from '../store/rbac-store.ts';
 import type { Env } from '../tenant/env.ts';
 import { listResponse } from './pagination.ts';
 import { reply, route, type Route } from './router.ts';
@@ -61,8 +61,7 @@ export const roleRoutes: Route[] = [
   }),
   route('DELETE', '/roles/{id}', async ({ env, params }) => {
     const doc = await loadRole(env, params.id);
-    await deleteRoleLinks(env.store, doc.id);
-    await env.store.roles.delete(doc.id);
+    await deleteRole(env.store, doc.id);
     return reply(200, '');
   }),
 ];

@@ -120,18 +120,22 @@ export async function linkedUsersAfter(s: Store, table: 'user_roles' | 'organiza
 }
 
 // --- deletes that cascade -------------------------------------------------------
-export async function deleteRoleLinks(s: Store, roleId: string) {
+/** The role and everything that refers to it, in one transaction. */
+export async function deleteRole(s: Store, roleId: string) {
   await s.transaction(async (trx) => {
     for (const table of ['role_permissions', 'user_roles', 'organization_member_roles'] as const) {
       await trx.deleteFrom(table).where('tenant_id', '=', t(s)).where('role_id', '=', roleId).execute();
     }
+    await trx.deleteFrom('roles').where('tenant_id', '=', t(s)).where('id', '=', roleId).execute();
   });
 }
-export async function deleteOrganizationLinks(s: Store, orgId: string) {
+/** The organization and everything that refers to it, in one transaction. */
+export async function deleteOrganization(s: Store, orgId: string) {
   await s.transaction(async (trx) => {
     for (const table of ['organization_members', 'organization_member_roles', 'organization_connections', 'invitations'] as const) {
       await trx.deleteFrom(table).where('tenant_id', '=', t(s)).where('org_id', '=', orgId).execute();
     }
+    await trx.deleteFrom('organizations').where('tenant_id', '=', t(s)).where('id', '=', orgId).execute();
   });
 }
 

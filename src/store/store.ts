@@ -95,10 +95,6 @@ export class DocRepo<T> {
       .where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
-  async deleteWhere(column: string, value: unknown) {
-    await (this.db as Kysely<any>).deleteFrom(this.table)
-      .where('tenant_id', '=', this.tenantId).where(column, '=', value).execute();
-  }
 }
 
 /**
@@ -281,6 +277,28 @@ export class Store {
       await trx.deleteFrom('organization_connections').where('tenant_id', '=', this.tenantId).where('connection_id', '=', id).execute();
       const r = await trx.deleteFrom('connections').where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
+    });
+  }
+  /** The application and its client grants, in one transaction. */
+  async deleteClient(clientId: string): Promise<void> {
+    await this.transaction(async (trx) => {
+      await trx.deleteFrom('client_grants').where('tenant_id', '=', this.tenantId).where('client_id', '=', clientId).execute();
+      await trx.deleteFrom('clients').where('tenant_id', '=', this.tenantId).where('id', '=', clientId).execute();
+    });
+  }
+  /**
+   * The API with its client grants and every role's and user's permissions on
+   * it, in one transaction: an API made later under the same identifier grants
+   * nothing it was not given itself.
+   */
+  async deleteResourceServer(id: string, identifier: string): Promise<void> {
+    await this.transaction(async (trx) => {
+      const t = this.tenantId;
+      await trx.deleteFrom('client_grants').where('tenant_id', '=', t).where('audience', '=', identifier).execute();
+      for (const table of ['role_permissions', 'user_permissions'] as const) {
+        await trx.deleteFrom(table).where('tenant_id', '=', t).where('resource_server_identifier', '=', identifier).execute();
+      }
+      await trx.deleteFrom('resource_servers').where('tenant_id', '=', t).where('id', '=', id).execute();
     });
   }
   /** The users matching `column = value`, and every row that hangs off them; how many users went. */
