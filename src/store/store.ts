@@ -1,6 +1,6 @@
 import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
 import type { Backend, Db } from './db.ts';
-import type { Database, DocRow, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from './schema.ts';
+import type { Database, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from './schema.ts';
 import { ConcurrentWrites, UniqueViolation } from '../lib/errors.ts';
 
 export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations';
