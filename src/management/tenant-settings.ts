@@ -18,9 +18,11 @@ export const DEFAULT_SETTINGS = {
   flags: { enable_client_connections: true, revoke_refresh_token_grant: false, disable_clickjack_protection_headers: false },
 };
 
+/** Stored settings over Auth0's defaults. */
+const withDefaults = (stored: object | undefined) => ({ ...DEFAULT_SETTINGS, ...stored });
+
 export async function tenantSettings(env: Env) {
-  const t = await env.store.getTenant();
-  return { ...DEFAULT_SETTINGS, ...t?.settingsObj };
+  return withDefaults((await env.store.getTenant())?.settingsObj);
 }
 
 // Nested objects PATCH as a merge, everything else is replaced.
@@ -30,7 +32,7 @@ export const tenantRoutes: Route[] = [
   route('GET', '/tenants/settings', async ({ env, query }) => projector(query)(await tenantSettings(env))),
   route('PATCH', '/tenants/settings', async ({ env, body }) => {
     const next = await env.store.modifyTenantSettings((stored) => {
-      const current: any = { ...DEFAULT_SETTINGS, ...stored };
+      const current: any = withDefaults(stored);
       const out: any = { ...current };
       for (const [k, v] of Object.entries(body)) out[k] = MERGED.includes(k) && v && typeof v === 'object' ? { ...current[k], ...v } : v;
       return out;

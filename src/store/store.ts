@@ -16,14 +16,26 @@ async function guard<T>(p: Promise<T>): Promise<T> {
   try { return await p; } catch (e) { if (isUniqueViolation(e)) throw new UniqueViolation((e as Error).message); throw e; }
 }
 
+/** What a read-modify-write attempt returns when another writer landed between its read and its write. */
+export const RETRY = Symbol('retry');
+
+/**
+ * Runs a read-modify-write whose write is conditional on what it read, again
+ * while concurrent writers keep landing first; gives up with a 409 after 25 tries.
+ */
+export async function untilLanded<T>(attempt: () => Promise<T | typeof RETRY>): Promise<T> {
+  for (let i = 0; i < 25; i++) {
+    const r = await attempt();
+    if (r !== RETRY) return r;
+  }
+  throw new ConcurrentWrites();
+}
+
 /**
  * A JSON document table: one row per resource, the document in `data`, and the
  * few columns it is looked up or kept unique by. Clients, APIs, grants,
  * connections, roles, organizations and invitations all live in one of these.
  */
-/** How often a read-modify-write is retried against concurrent writers before giving up. */
-export const MODIFY_ATTEMPTS = 25;
-
 export class DocRepo<T> {
   constructor(private db: Kysely<Database>, private tenantId: string, private table: DocTable) {}
 
@@ -71,7 +83,7 @@ export class DocRepo<T> {
    * Undefined when there is no such document.
    */
   async modify(id: string, change: (doc: Doc<T> & Record<string, any>) => { data: T; columns?: Record<string, unknown> } | Promise<{ data: T; columns?: Record<string, unknown> }>) {
-    for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+    return untilLanded(async () => {
       const row = await this.base().selectAll().where('id', '=', id).executeTakeFirst();
       if (!row) return undefined;
       const doc = this.decode(row);
@@ -80,9 +92,8 @@ export class DocRepo<T> {
       const r = await guard((this.db as Kysely<any>).updateTable(this.table)
         .set({ data: JSON.stringify(data), updated_at: ts, ...columns })
         .where('tenant_id', '=', this.tenantId).where('id', '=', id).where('data', '=', row.data).executeTakeFirst());
-      if (Number(r.numUpdatedRows) === 1) return { ...doc, ...columns, data, updated_at: ts };
-    }
-    throw new ConcurrentWrites();
+      return Number(r.numUpdatedRows) === 1 ? { ...doc, ...columns, data, updated_at: ts } : RETRY;
+    });
   }
   async update(id: string, data: T, columns: Record<string, unknown> = {}) {
     const r = await guard((this.db as Kysely<any>).updateTable(this.table)
@@ -141,14 +152,13 @@ export class Store {
   }
   /** Read-modify-write of the settings, landing only over what was read (as DocRepo.modify). */
   async modifyTenantSettings<S extends object>(change: (settings: any) => S | Promise<S>): Promise<S> {
-    for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+    return untilLanded(async () => {
       const row = await this.db.selectFrom('tenants').select('settings').where('id', '=', this.tenantId).executeTakeFirstOrThrow();
       const next = await change(JSON.parse(row.settings));
       const r = await this.db.updateTable('tenants').set({ settings: JSON.stringify(next) })
         .where('id', '=', this.tenantId).where('settings', '=', row.settings).executeTakeFirst();
-      if (Number(r.numUpdatedRows) === 1) return next;
-    }
-    throw new ConcurrentWrites();
+      return Number(r.numUpdatedRows) === 1 ? next : RETRY;
+    });
   }
 
   // --- per-tenant singleton documents ---------------------------------------

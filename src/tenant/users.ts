@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { hashPassword, passwordMatches } from '../lib/passwords.ts';
-import { ApiError, badRequest, ConcurrentWrites, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
-import { MODIFY_ATTEMPTS } from '../store/store.ts';
+import { ApiError, badRequest, conflict, notFound, UniqueViolation } from '../lib/errors.ts';
+import { RETRY, untilLanded } from '../store/store.ts';
 import { ids } from '../lib/ids.ts';
 import { mergeMetadata } from '../lib/merge.ts';
 import type { UserRow } from '../store/schema.ts';
@@ -134,17 +134,16 @@ const PROFILE_FIELDS = ['email', 'username', 'phone_number', 'name', 'nickname',
  * makes it read and merge again.
  */
 export async function updateUser(env: Env, userId: string, body: any): Promise<UserRow> {
-  for (let attempt = 0; attempt < MODIFY_ATTEMPTS; attempt++) {
+  return untilLanded(async () => {
     const row = await loadUser(env, userId);
     const patch = await userPatch(env, row, body);
     try {
-      if (await env.store.updateUser(userId, patch, row)) return { ...row, ...patch } as UserRow;
+      return (await env.store.updateUser(userId, patch, row)) ? { ...row, ...patch } as UserRow : RETRY;
     } catch (e) {
       if (e instanceof UniqueViolation) throw conflict('The specified new email already exists', 'auth0_idp_error');
       throw e;
     }
-  }
-  throw new ConcurrentWrites();
+  });
 }
 
 async function userPatch(env: Env, row: UserRow, body: any): Promise<Partial<UserRow>> {
