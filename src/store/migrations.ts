@@ -196,6 +196,29 @@ const migrations: Record<string, Migration> = {
         .where(sql.ref('status'), 'in', ['current', 'next']).execute();
     },
   },
+  // Tenant logs (one row an event; `log_id` sorts by time, so it is the
+  // checkpoint and the default order) and the extensibility documents the
+  // security-posture scanners read: rules, hooks and custom domains.
+  '0006_logs_rules_hooks_custom_domains': {
+    async up(db) {
+      await db.schema.createTable('logs')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('log_id', 'text', (c) => c.notNull())
+        .addColumn('date', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text')
+        .addColumn('client_id', 'text')
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('logs_pk', ['tenant_id', 'log_id'])
+        .execute();
+      await db.schema.createIndex('logs_user').on('logs').columns(['tenant_id', 'user_id', 'log_id']).execute();
+      await db.schema.createIndex('logs_date').on('logs').columns(['tenant_id', 'date']).execute();
+      for (const table of ['rules', 'hooks', 'custom_domains']) {
+        await docTable(db, table).addColumn('name', 'text', (c) => c.notNull()).execute();
+        await db.schema.createIndex(`${table}_name`).unique().on(table).columns(['tenant_id', 'name']).execute();
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -37,6 +37,11 @@ export interface OidcPayloadRow {
   expires_at: number | null; consumed_at: number | null;
 }
 
+/** One tenant log event; the whole event as Auth0 shows it is in `data`. */
+export interface LogRow { tenant_id: string; log_id: string; date: string; type: string; user_id: string | null; client_id: string | null; data: string }
+/** Rules, hooks and custom domains: a document kept unique by `name` (a custom domain's is the domain). */
+export interface NamedDocRow extends DocRow { name: string }
+
 /** A named per-tenant singleton document (e.g. `email_provider`). */
 export interface TenantDocumentRow { tenant_id: string; name: string; data: string; created_at: string; updated_at: string }
 
@@ -59,4 +64,8 @@ export interface Database {
   invitations: InvitationRow;
   oidc_payloads: OidcPayloadRow;
   tenant_documents: TenantDocumentRow;
+  logs: LogRow;
+  rules: NamedDocRow;
+  hooks: NamedDocRow;
+  custom_domains: NamedDocRow;
 }

@@ -3,7 +3,8 @@ import type { Backend, Db } from './db.ts';
 import type { Database, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from './schema.ts';
 import { ConcurrentWrites, UniqueViolation } from '../lib/errors.ts';
 
-export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations';
+export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations'
+  | 'rules' | 'hooks' | 'custom_domains';
 export interface Page { offset: number; limit: number }
 export interface Doc<T> { id: string; data: T; created_at: string; updated_at: string }
 
@@ -122,6 +123,9 @@ export class Store {
   readonly roles: DocRepo<any>;
   readonly organizations: DocRepo<any>;
   readonly invitations: DocRepo<any>;
+  readonly rules: DocRepo<any>;
+  readonly hooks: DocRepo<any>;
+  readonly customDomains: DocRepo<any>;
   private compiled = new Map<string, CompiledQuery>();
 
   constructor(readonly handle: Db, readonly tenantId: string) {
@@ -134,6 +138,9 @@ export class Store {
     this.roles = new DocRepo(this.db, tenantId, 'roles');
     this.organizations = new DocRepo(this.db, tenantId, 'organizations');
     this.invitations = new DocRepo(this.db, tenantId, 'invitations');
+    this.rules = new DocRepo(this.db, tenantId, 'rules');
+    this.hooks = new DocRepo(this.db, tenantId, 'hooks');
+    this.customDomains = new DocRepo(this.db, tenantId, 'custom_domains');
   }
 
   withTenant(tenantId: string) { return new Store(this.handle, tenantId); }
@@ -172,6 +179,26 @@ export class Store {
     await this.db.insertInto('tenant_documents')
       .values({ tenant_id: this.tenantId, name, data: JSON.stringify(data), created_at: ts, updated_at: ts })
       .onConflict((oc) => oc.columns(['tenant_id', 'name']).doUpdateSet({ data: JSON.stringify(data), updated_at: ts })).execute();
+  }
+  /**
+   * Read-modify-write of a singleton document (as DocRepo.modify): `change` gets
+   * the stored data (undefined when there is none yet) and returns the new data;
+   * it lands only over what was read, or runs again on the fresher document.
+   */
+  async modifyTenantDoc<T extends object>(name: string, change: (stored: T | undefined) => T | Promise<T>): Promise<T> {
+    return untilLanded(async () => {
+      const row = await this.db.selectFrom('tenant_documents').select('data')
+        .where('tenant_id', '=', this.tenantId).where('name', '=', name).executeTakeFirst();
+      const next = await change(row ? JSON.parse(row.data) : undefined);
+      const ts = now();
+      const r = row
+        ? await this.db.updateTable('tenant_documents').set({ data: JSON.stringify(next), updated_at: ts })
+          .where('tenant_id', '=', this.tenantId).where('name', '=', name).where('data', '=', row.data).executeTakeFirst()
+        : await this.db.insertInto('tenant_documents').values({ tenant_id: this.tenantId, name, data: JSON.stringify(next), created_at: ts, updated_at: ts })
+          .onConflict((oc) => oc.columns(['tenant_id', 'name']).doNothing()).executeTakeFirst();
+      const landed = 'numUpdatedRows' in r ? Number(r.numUpdatedRows) : Number(r.numInsertedOrUpdatedRows ?? 0);
+      return landed === 1 ? next : RETRY;
+    });
   }
   async deleteTenantDoc(name: string): Promise<boolean> {
     const r = await this.db.deleteFrom('tenant_documents').where('tenant_id', '=', this.tenantId).where('name', '=', name).executeTakeFirst();
