@@ -15,6 +15,7 @@ import { discovery } from './oidc/discovery.ts';
 import { managementRouter } from './management/router.ts';
 import { managementRoutes } from './management/index.ts';
 import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
+import { TenantLog } from './tenant/logs.ts';
 import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { under } from './lib/paths.ts';
 import { refuseNulUrl } from './lib/nul-guard.ts';
@@ -59,6 +60,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   opts.bus?.subscribe(dropCaches);
   const env: Env = {
     config, store, box, keys, log,
+    events: new TenantLog(store, log, config.domain.replace(/:\d+$/, '')),
     issuer: config.issuer,
     mgmtAudience: `${config.issuer}api/v2/`,
     invalidate(what) {
@@ -98,6 +100,6 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(engine.middleware());
   return {
     env, app, db, engine, bootstrap: info,
-    async close() { clearInterval(timer); await db.close(); },
+    async close() { clearInterval(timer); await env.events.flush(); await db.close(); },
   };
 }

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { requestFacts } from '../tenant/logs.ts';
 import type Koa from 'koa';
 import { ApiError } from '../lib/errors.ts';
 import { readParams } from '../lib/body.ts';
@@ -94,6 +95,10 @@ export function dbConnectionRoutes(router: Router, env: Env) {
     for (const k of PROFILE) { const v = optionalString(body, k); if (v) profile[k] = v; }
     const user_metadata = userMetadata(body.user_metadata);
     const row = await createUser(env, { connection: conn.data.name, email, password, ...profile, ...(user_metadata ? { user_metadata } : {}) });
+    env.events.record({
+      ...requestFacts(ctx), type: 'ss', description: 'Successful signup', user_id: row.user_id, user_name: email,
+      client_id: optionalString(body, 'client_id'), connection: conn.data.name, connection_id: conn.id, strategy: 'auth0', strategy_type: 'database',
+    });
     sendVerificationEmail(env, row, { client_id: body.client_id })
       .catch((e) => env.log.error({ err: { message: (e as Error).message } }, 'verification mail failed'));
     ctx.status = 200;
@@ -111,6 +116,7 @@ export function dbConnectionRoutes(router: Router, env: Env) {
     }
     const client = clientId ? await env.store.clients.get(clientId) : undefined;
     requestPasswordReset(env, { email, connection, client_id: client ? clientId : undefined });
+    env.events.record({ ...requestFacts(ctx), type: 'scpr', description: 'Change password request', user_name: email, client_id: client ? clientId : undefined, connection });
     ctx.status = 200;
     ctx.type = 'text/plain';
     ctx.body = "We've just sent you an email to reset your password.";

@@ -3,7 +3,8 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
-import { recordLogin } from '../oidc/account.ts';
+import { recordFailedLogin, recordLogin, refusedAsBlocked, type LoginAttempt } from '../oidc/account.ts';
+import { BLOCKED_MESSAGE } from '../tenant/brute-force.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { loginForm } from './pages.ts';
@@ -29,6 +30,12 @@ async function renderLogin(ctx: Koa.Context, env: Env, lc: LoginContext, opts: {
   });
 }
 
+/** A login page's attempt, for the tenant log. */
+export const loginAttempt = (ctx: Koa.Context, lc: LoginContext, conn: LoginAttempt['connection'], identifier: string): LoginAttempt => ({
+  ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, identifier,
+  client: { id: lc.client.id, name: lc.client.data.name }, connection: conn,
+});
+
 export function loginRoutes(router: Router, env: Env, engine: Engine) {
   router.get('/u/login', async (ctx) => {
     const lc = await loadInteraction(ctx, engine, ctx.query.state);
@@ -45,10 +52,18 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
     const [conn] = await dbConnections(env, lc.client.id, lc.interaction.params.connection);
     if (!conn) return renderLogin(ctx, env, lc, { email, error: 'No database connection is enabled for this application.', status: 400 });
     const user = await userByLogin(env, conn, email);
+    const attempt = loginAttempt(ctx, lc, conn, email);
     const wrong = conn.data.options?.requires_username ? 'Wrong username or password' : WRONG;
-    if (!(await verifyPassword(user, password)) || !user) return renderLogin(ctx, env, lc, { email, error: wrong, status: 401 });
-    if (user.blocked) return renderLogin(ctx, env, lc, { email, error: 'Your account has been blocked. Please contact the administrator.', status: 401 });
-    await recordLogin(env, user, ctx.ip);
+    if (await refusedAsBlocked(env, attempt, user)) return renderLogin(ctx, env, lc, { email, error: BLOCKED_MESSAGE, status: 429 });
+    if (!(await verifyPassword(user, password)) || !user) {
+      await recordFailedLogin(env, attempt, user);
+      return renderLogin(ctx, env, lc, { email, error: wrong, status: 401 });
+    }
+    if (user.blocked) {
+      await recordFailedLogin(env, attempt, user, true);
+      return renderLogin(ctx, env, lc, { email, error: 'Your account has been blocked. Please contact the administrator.', status: 401 });
+    }
+    await recordLogin(env, user, attempt);
     await finish(ctx, lc.interaction, { login: { accountId: user.user_id, remember: true } });
   });
 }

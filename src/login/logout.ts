@@ -3,6 +3,7 @@ import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { callbackAllowed } from '../oidc/redirect-uri.ts';
 import { page } from './html.ts';
+import { requestFacts } from '../tenant/logs.ts';
 import { branding, errorPage } from './interaction.ts';
 
 // Auth0's /v2/logout: ends the SSO session, then goes to returnTo only if it
@@ -28,7 +29,13 @@ export function logoutRoutes(router: Router, env: Env, engine: Engine) {
     }
 
     const session = await (engine.provider as any).Session.get(ctx);
-    if (session && !session.new) await session.destroy();
+    if (session && !session.new) {
+      env.events.record({
+        ...requestFacts(ctx), type: 'slo', description: 'User successfully logged out',
+        user_id: session.accountId, client_id: clientId, client_name: client?.data.name, ...(returnTo ? { details: { return_to: returnTo } } : {}),
+      });
+      await session.destroy();
+    }
     const name = (engine.provider as any).cookieName('session');
     ctx.cookies.set(name, null, { path: '/', secure: true, httpOnly: true, sameSite: 'none' });
     ctx.cookies.set(`${name}.sig`, null, { path: '/', secure: true, httpOnly: true, sameSite: 'none' });
@@ -38,7 +45,6 @@ export function logoutRoutes(router: Router, env: Env, engine: Engine) {
       ctx.redirect(target);
       return;
     }
-    void env;
     page(ctx, { title: 'Signed out', brand, body: '<p>You are signed out.</p>' });
   });
 }

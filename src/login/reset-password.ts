@@ -1,4 +1,6 @@
 import type Router from '@koa/router';
+import { requestFacts } from '../tenant/logs.ts';
+import { clearFailures } from '../store/login-failures.ts';
 import type Koa from 'koa';
 import { ApiError } from '../lib/errors.ts';
 import { readParams } from '../lib/body.ts';
@@ -110,6 +112,8 @@ export function resetPasswordRoutes(router: Router, env: Env) {
       await releaseTicket(env, 'PasswordTicket', ticket);
       throw e;
     }
+    await clearFailures(env.store, [user.user_id]); // a new password ends brute-force blocks, as in Auth0
+    env.events.record({ ...requestFacts(ctx), type: 'scp', description: 'Password changed', user_id: user.user_id, user_name: user.email ?? undefined, connection: user.connection });
     const target = resultRedirect(data, user.email, 'Your password has been changed successfully.');
     if (target) { ctx.status = 303; ctx.redirect(target); return; }
     message(ctx, brand, 'Password changed', 'Your password has been changed. You can now log in with your new password.');

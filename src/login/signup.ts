@@ -5,7 +5,8 @@ import type { Engine } from '../oidc/provider.ts';
 import { ApiError } from '../lib/errors.ts';
 import { createUser } from '../tenant/users.ts';
 import { checkPassword } from '../connections/password-policy.ts';
-import { recordLogin } from '../oidc/account.ts';
+import { attemptFields, recordLogin } from '../oidc/account.ts';
+import { loginAttempt } from './login.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { signupForm } from './pages.ts';
@@ -54,14 +55,17 @@ export function signupRoutes(router: Router, env: Env, engine: Engine) {
     if (invited && invited.toLowerCase() !== email.toLowerCase()) return renderSignup(ctx, env, lc, { username, error: 'Please sign up with the email address the invitation was sent to.', status: 400 });
     const [conn] = await dbConnections(env, lc.client.id, lc.interaction.params.connection);
     if (!conn || conn.data.options?.disable_signup) return renderSignup(ctx, env, lc, { email, username, error: 'Sign up is not available for this application.', status: 400 });
+    const attempt = loginAttempt(ctx, lc, conn, email);
     let user;
     try {
       user = await createUser(env, { connection: conn.data.name, email, password, ...(conn.data.options?.requires_username ? { username } : {}) });
     } catch (e) {
-      if (e instanceof ApiError) return renderSignup(ctx, env, lc, { email, username, error: signupMessage(e), status: 400 });
-      throw e;
+      if (!(e instanceof ApiError)) throw e;
+      env.events.record({ ...attemptFields(attempt), type: 'fs', description: e.message });
+      return renderSignup(ctx, env, lc, { email, username, error: signupMessage(e), status: 400 });
     }
-    await recordLogin(env, user, ctx.ip);
+    env.events.record({ ...attemptFields(attempt), type: 'ss', description: 'Successful signup', user_id: user.user_id });
+    await recordLogin(env, user, attempt);
     await finish(ctx, lc.interaction, { login: { accountId: user.user_id, remember: true } });
   });
 }

@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { requestFacts } from '../tenant/logs.ts';
 import type { Env } from '../tenant/env.ts';
 import { updateUser } from '../tenant/users.ts';
 import { esc, page } from './html.ts';
@@ -17,6 +18,7 @@ export function verifyEmailRoutes(router: Router, env: Env) {
       return page(ctx, { title: 'Link expired', brand, status: 400, body: '<p role="alert">This link is invalid, has expired or has already been used.</p>' });
     }
     await updateUser(env, user.user_id, { email_verified: true });
+    env.events.record({ ...requestFacts(ctx), type: 'sv', description: 'Email verified', user_id: user.user_id, user_name: user.email ?? undefined, connection: user.connection });
     const target = resultRedirect(data, user.email, 'Your email was verified. You can continue using the application.');
     if (target) { ctx.status = 303; ctx.redirect(target); return; }
     page(ctx, { title: 'Email verified', brand, body: `<p role="status">Thank you. ${esc(user.email)} is now verified; you can close this page.</p>` });

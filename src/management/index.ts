@@ -22,6 +22,18 @@ import { organizationMemberRoleRoutes } from './organization-member-roles.ts';
 import { organizationConnectionRoutes } from './organization-connections.ts';
 import { invitationRoutes } from './invitations.ts';
 import { userOrganizationRoutes } from './user-organizations.ts';
+import { logRoutes } from './logs.ts';
+import { statsRoutes } from './stats.ts';
+import { userBlockRoutes } from './user-blocks.ts';
+import { attackProtectionRoutes } from './attack-protection.ts';
+import { guardianRoutes } from './guardian.ts';
+import { promptRoutes } from './prompts.ts';
+import { brandingRoutes } from './branding.ts';
+import { ruleRoutes } from './rules.ts';
+import { rulesConfigRoutes } from './rules-configs.ts';
+import { hookRoutes } from './hooks.ts';
+import { hookSecretRoutes } from './hook-secrets.ts';
+import { customDomainRoutes } from './custom-domains.ts';
 
 /** Every implemented Management API route; one line per resource file. */
 export const managementRoutes: Route[] = [
@@ -48,4 +60,16 @@ export const managementRoutes: Route[] = [
   ...organizationConnectionRoutes,
   ...invitationRoutes,
   ...userOrganizationRoutes,
+  ...logRoutes,
+  ...statsRoutes,
+  ...userBlockRoutes,
+  ...attackProtectionRoutes,
+  ...guardianRoutes,
+  ...promptRoutes,
+  ...brandingRoutes,
+  ...ruleRoutes,
+  ...rulesConfigRoutes,
+  ...hookRoutes,
+  ...hookSecretRoutes,
+  ...customDomainRoutes,
 ];

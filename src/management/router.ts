@@ -1,10 +1,10 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
-import { ApiError, badRequest } from '../lib/errors.ts';
+import { ApiError, badRequest, notFound } from '../lib/errors.ts';
 import { readJsonBody } from '../lib/body.ts';
 import type { Env } from '../tenant/env.ts';
-import { findOperation, validationMessage, validatorsFor, type OpSpec } from './spec.ts';
+import { findOperation, pathEnums, validationMessage, validatorsFor, type OpSpec } from './spec.ts';
 import { RateLimiter } from './ratelimit.ts';
 
 export interface OpContext {
@@ -90,30 +90,17 @@ export function managementRouter(env: Env, routes: Route[]): Router {
   for (const { op, handler } of routes) {
     const koaPath = op.path.replace(/\{(\w+)\}/g, ':$1');
     const validators = validatorsFor(op);
+    const enums = Object.entries(pathEnums(op));
+    const served: Served = { op, validators, enums, handler };
     router.register(koaPath, [op.method.toLowerCase()], async (ctx) => {
       const { token, authError } = await gate(ctx);
       if (authError) throw authError;
-      checkScope(op, token!);
-
-      const query: Record<string, any> = { ...ctx.query };
-      if (validators.query && !validators.query(query)) throw new ApiError(400, validationMessage(validators.query, 'Query'), 'invalid_query_string');
-      let body: any;
-      if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(op.method)) {
-        body = await readJsonBody(ctx);
-        if (body === undefined && op.method !== 'DELETE' && validators.body) body = {};
-        if (body !== undefined && validators.body && !validators.body(body)) {
-          throw badRequest(validationMessage(validators.body, 'Payload'));
-        }
-      }
-      const result = await handler({ env, params: ctx.params as Record<string, string>, query, body, token: token!, koa: ctx });
-      if (result instanceof Reply) {
-        ctx.status = result.status;
-        if (result.body !== undefined) ctx.body = result.body;
-      } else if (result === undefined) {
-        ctx.status = 204;
-      } else {
-        ctx.status = 200;
-        ctx.body = result;
+      try {
+        await serve(ctx, served, token!);
+        if (op.method !== 'GET') recordApiCall(env, ctx, op, token!);
+      } catch (e) {
+        if (op.method !== 'GET') recordApiCall(env, ctx, op, token!, e);
+        throw e;
       }
     });
   }
@@ -123,6 +110,50 @@ export function managementRouter(env: Env, routes: Route[]): Router {
     throw new ApiError(404, 'Not Found');
   });
   return router;
+
+  /** One operation, once the caller is known: scope, path, query and body checks, then its handler. */
+  async function serve(ctx: Koa.Context, { op, validators, enums, handler }: Served, token: OpContext['token']) {
+    checkScope(op, token);
+    const query: Record<string, any> = { ...ctx.query };
+    if (validators.query && !validators.query(query)) throw new ApiError(400, validationMessage(validators.query, 'Query'), 'invalid_query_string');
+    let body: any;
+    if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(op.method)) {
+      body = await readJsonBody(ctx);
+      if (body === undefined && op.method !== 'DELETE' && validators.body) body = {};
+      if (body !== undefined && validators.body && !validators.body(body)) {
+        throw badRequest(validationMessage(validators.body, 'Payload'));
+      }
+    }
+    // A name outside the spec's enum (prompt, language, factor) is a 404 like an unknown id, so after the body checks too.
+    for (const [name, allowed] of enums) if (!allowed.includes(ctx.params[name])) throw notFound(`The ${name} does not exist.`);
+    const result = await handler({ env, params: ctx.params as Record<string, string>, query, body, token, koa: ctx });
+    if (result instanceof Reply) {
+      ctx.status = result.status;
+      if (result.body !== undefined) ctx.body = result.body;
+    } else if (result === undefined) {
+      ctx.status = 204;
+    } else {
+      ctx.status = 200;
+      ctx.body = result;
+    }
+  }
+}
+
+interface Served { op: OpSpec; validators: ReturnType<typeof validatorsFor>; enums: [string, string[]][]; handler: Handler }
+
+/**
+ * Writes through the Management API go to the tenant log as Auth0's `sapi` /
+ * `fapi` events: who (the token's client), what (method and path), and the
+ * status. Never the request or response body, which can carry secrets.
+ */
+function recordApiCall(env: Env, ctx: Koa.Context, op: OpSpec, token: OpContext['token'], error?: unknown) {
+  const statusCode = error === undefined ? ctx.status : error instanceof ApiError ? error.statusCode : 500;
+  const clientId = token.azp ?? String(token.sub ?? '').replace(/@clients$/, '');
+  env.events.record({
+    type: error === undefined ? 'sapi' : 'fapi', description: `${op.method} ${op.path}`,
+    ip: ctx.ip, user_agent: ctx.get('user-agent') || undefined, client_id: clientId || undefined,
+    details: { request: { method: op.method.toLowerCase(), path: ctx.path, channel: 'api' }, response: { statusCode } },
+  });
 }
 
 /** Unexpected failures are logged (without request data) and never leak as 5xx details. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { isIPv4, isIPv6 } from 'node:net';
 import Ajv2020Module from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 import type { ValidateFunction, ErrorObject } from 'ajv';
@@ -59,6 +60,18 @@ export function scopeCatalogue(): { value: string; description: string }[] {
 
 const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false });
 addFormats(ajv);
+// Auth0's own formats for IP allowlists and branding. Unknown to ajv they would
+// accept anything, and the `oneOf` of an IP and a CIDR block would match twice.
+const cidr = (isIp: (s: string) => boolean, maxBits: number) => (s: string) => {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(s);
+  return !!m && isIp(m[1]) && Number(m[2]) <= maxBits;
+};
+const httpsUri = (s: string) => URL.canParse(s) && new URL(s).protocol === 'https:';
+const htmlColor = /^#(?:[0-9a-f]{3}|[0-9a-f]{6})$/i;
+ajv.addFormat('cidr', cidr(isIPv4, 32));
+ajv.addFormat('ipv6_cidr', cidr(isIPv6, 128));
+for (const f of ['html-color', 'html-color-or-null']) ajv.addFormat(f, htmlColor);
+for (const f of ['strict-https-uri', 'strict-https-uri-or-null']) ajv.addFormat(f, httpsUri);
 ajv.addSchema(spec, 'mgmt');
 const queryAjv = new Ajv2020({ strict: false, coerceTypes: 'array', logger: false });
 addFormats(queryAjv);
@@ -92,6 +105,12 @@ export function validatorsFor(op: OpSpec): Validators {
   }
   cache.set(key, v);
   return v;
+}
+/** The allowed values of each path parameter that the spec gives an enum. */
+export function pathEnums(op: OpSpec): Record<string, string[]> {
+  const deref = (x: any) => (x?.$ref ? resolveRef(x.$ref) : x);
+  const params = (spec.paths[op.path]?.[op.method.toLowerCase()]?.parameters ?? []).map(deref);
+  return Object.fromEntries(params.filter((p: any) => p.in === 'path' && deref(p.schema)?.enum).map((p: any) => [p.name, deref(p.schema).enum]));
 }
 function resolveRef(ref: string) {
   return ref.replace(/^#\//, '').split('/').reduce((o: any, k) => o?.[k], spec);

@@ -1,5 +1,7 @@
 import type { UserRow } from '../store/schema.ts';
 import type { Env } from '../tenant/env.ts';
+import type { LogEvent } from '../tenant/logs.ts';
+import { BLOCKED_MESSAGE, countFailedLogin, loginBlocked, resetFailedLogins } from '../tenant/brute-force.ts';
 
 // Accounts as the engine sees them: Auth0 users by user_id, with the profile
 // claims Auth0 puts into ID tokens and /userinfo. Blocked users have no
@@ -40,7 +42,43 @@ export function findAccountFor(env: Env) {
   };
 }
 
-/** Bookkeeping Auth0 does on each successful login. */
-export async function recordLogin(env: Env, row: UserRow, ip: string) {
-  await env.store.recordLogin(row.user_id, new Date().toISOString(), ip);
+/** Who tried to sign in, from where, through what: what a login's log event names. */
+export interface LoginAttempt {
+  ip: string; userAgent?: string; identifier: string;
+  client: { id: string; name?: string };
+  connection: { id: string; data: { name: string; strategy: string } };
+}
+
+/** The tenant log fields every event of a login attempt carries. */
+export const attemptFields = (a: LoginAttempt): Omit<LogEvent, 'type'> => ({
+  ip: a.ip, user_agent: a.userAgent, user_name: a.identifier,
+  client_id: a.client.id, client_name: a.client.name,
+  connection: a.connection.data.name, connection_id: a.connection.id, strategy: a.connection.data.strategy, strategy_type: 'database',
+});
+
+/** Bookkeeping Auth0 does on each successful login: the user's counters, the end of a run of failures, and an `s` event. */
+export async function recordLogin(env: Env, row: UserRow, a: LoginAttempt) {
+  await env.store.recordLogin(row.user_id, new Date().toISOString(), a.ip);
+  await resetFailedLogins(env, row.user_id, a.ip);
+  env.events.record({ ...attemptFields(a), type: 's', description: 'Successful login', user_id: row.user_id });
+}
+
+/**
+ * A refused login, in Auth0's codes: `fu` no such user, `fp` wrong password
+ * (which brute-force protection counts, and may answer with a block:
+ * `limit_wc`), `f` a user an administrator blocked.
+ */
+export async function recordFailedLogin(env: Env, a: LoginAttempt, user: UserRow | undefined, blocked = false) {
+  const [type, description] = !user ? ['fu', 'Wrong email or password.'] : blocked ? ['f', 'user is blocked'] : ['fp', 'Wrong email or password.'];
+  env.events.record({ ...attemptFields(a), type, description, user_id: user?.user_id });
+  if (type === 'fp' && await countFailedLogin(env, user, a.ip)) {
+    env.events.record({ ...attemptFields(a), type: 'limit_wc', description: BLOCKED_MESSAGE, user_id: user?.user_id });
+  }
+}
+
+/** True (and a `limit_wc` event) when brute-force protection has blocked the account for this attempt. */
+export async function refusedAsBlocked(env: Env, a: LoginAttempt, user: UserRow | undefined): Promise<boolean> {
+  if (!(await loginBlocked(env, user, a.ip))) return false;
+  env.events.record({ ...attemptFields(a), type: 'limit_wc', description: BLOCKED_MESSAGE, user_id: user?.user_id });
+  return true;
 }

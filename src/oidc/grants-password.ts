@@ -1,7 +1,8 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
-import { OIDC_SCOPES, recordLogin } from './account.ts';
+import { OIDC_SCOPES, recordFailedLogin, recordLogin, refusedAsBlocked, type LoginAttempt } from './account.ts';
+import { BLOCKED_MESSAGE } from '../tenant/brute-force.ts';
 import { grantableApiScopes } from '../tenant/rbac.ts';
 import type { ResourceServerCache } from './resource-servers.ts';
 import type { TenantSettingsCache } from './settings.ts';
@@ -19,6 +20,16 @@ class Auth0GrantError extends errors.CustomOIDCProviderError {
     (this as any).statusCode = status;
     (this as any).expose = true;
   }
+}
+/**
+ * The end user's address, which brute-force protection counts by. A backend
+ * logging users in sends it in `auth0-forwarded-for`, which Auth0 believes only
+ * from a confidential application marked as trusted to send it.
+ */
+function endUserIp(ctx: any, client: any): string {
+  const forwarded = ctx.get('auth0-forwarded-for');
+  const trusted = client.is_token_endpoint_ip_header_trusted === true && client.clientAuthMethod !== 'none';
+  return trusted && forwarded ? String(forwarded).split(',')[0].trim() : ctx.ip;
 }
 const wrongCredentials = () => new Auth0GrantError(403, 'invalid_grant', 'Wrong email or password.');
 
@@ -43,9 +54,20 @@ export function registerPasswordGrants(provider: Provider, { env, apis, settings
       throw new Auth0GrantError(403, 'unauthorized_client', 'The connection is not enabled for this client.');
     }
     const user = await userByLogin(env, conn, String(params.username));
-    if (!(await verifyPassword(user, String(params.password))) || !user) throw wrongCredentials();
-    if (user.blocked) throw new Auth0GrantError(401, 'unauthorized', 'user is blocked');
-    await recordLogin(env, user, ctx.get('auth0-forwarded-for') || ctx.ip);
+    const attempt: LoginAttempt = {
+      ip: endUserIp(ctx, client), userAgent: ctx.get('user-agent') || undefined, identifier: String(params.username),
+      client: { id: client.clientId, name: client.clientName }, connection: conn,
+    };
+    if (await refusedAsBlocked(env, attempt, user)) throw new Auth0GrantError(429, 'too_many_attempts', BLOCKED_MESSAGE);
+    if (!(await verifyPassword(user, String(params.password))) || !user) {
+      await recordFailedLogin(env, attempt, user);
+      throw wrongCredentials();
+    }
+    if (user.blocked) {
+      await recordFailedLogin(env, attempt, user, true);
+      throw new Auth0GrantError(401, 'unauthorized', 'user is blocked');
+    }
+    await recordLogin(env, user, attempt);
 
     const requested = new Set<string>(String(params.scope ?? '').split(' ').filter(Boolean));
     const audience: string | undefined = params.audience || params.resource || (await settings.load()).default_audience || undefined;

@@ -20,6 +20,7 @@ import { jwtUserinfo } from './userinfo.ts';
 import { webMessage } from './web-message.ts';
 import { ORG_CLAIMS, organizationInteractionUrl, organizationParam, organizationPolicy, organizationTokenClaims, persistGrantOrganization, withOrganizationClaims } from './organization.ts';
 import { grantServesOrganization, organizationGrant } from './organization-grant.ts';
+import { requestFacts } from '../tenant/logs.ts';
 import { logoutSource, postLogoutSuccessSource } from './logout-pages.ts';
 import { revokeParams } from './revoke-endpoint.ts';
 import { DEFAULT_SCOPE } from './token-endpoint.ts';
@@ -67,6 +68,7 @@ function clientMetadata(c: CachedClient) {
     is_first_party: c.data.is_first_party !== false,
     refresh_token: c.data.refresh_token ?? {},
     jwt_configuration: c.data.jwt_configuration ?? {},
+    is_token_endpoint_ip_header_trusted: c.data.is_token_endpoint_ip_header_trusted === true,
   };
 }
 
@@ -124,7 +126,7 @@ export function buildProvider(deps: EngineDeps): Provider {
       audience: restoreOfflineAccess as any,
       connection: null, screen_hint: null, auth0Client: null, organization: organizationParam(env, clients), invitation: null, access_type: null, federated: null,
     } as any,
-    extraClientMetadata: { properties: ['callbacks', 'allowed_logout_urls', 'web_origins', 'allowed_origins', 'is_first_party', 'refresh_token', 'jwt_configuration'] },
+    extraClientMetadata: { properties: ['callbacks', 'allowed_logout_urls', 'web_origins', 'allowed_origins', 'is_first_party', 'refresh_token', 'jwt_configuration', 'is_token_endpoint_ip_header_trusted'] },
     cookies: {
       keys: [env.box.derive('postern oidc cookies')],
       long: { ...secure, sameSite: 'none' },
@@ -195,6 +197,11 @@ export function buildProvider(deps: EngineDeps): Provider {
   installRedirectUriRule(provider, (c) => c.callbacks ?? c.redirectUris ?? [], (c) => c.allowed_logout_urls ?? []);
   provider.registerResponseMode('web_message', webMessage);
   registerPasswordGrants(provider, { env, apis, settings, resourceInfo, findAccount });
+  // RP-initiated logout reaches the tenant log as /v2/logout does.
+  provider.on('end_session.success', (ctx: any) => env.events.record({
+    ...requestFacts(ctx), type: 'slo', description: 'User successfully logged out',
+    user_id: ctx.oidc.session?.accountId, client_id: ctx.oidc.client?.clientId,
+  }));
   return provider;
 }
 

@@ -5,6 +5,7 @@ import type { Env } from '../tenant/env.ts';
 import type { Engine } from './provider.ts';
 import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
 import { secretMatches } from './clients.ts';
+import { requestFacts } from '../tenant/logs.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
@@ -45,6 +46,39 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
   delete params.audience;
 }
 
+/** Auth0's log codes and description for each grant's success and failure. */
+const GRANT_EVENTS: Record<string, [ok: string, failed: string, description: string]> = {
+  client_credentials: ['seccft', 'feccft', 'Client Credentials for Access Token'],
+  authorization_code: ['seacft', 'feacft', 'Authorization Code for Access Token'],
+  refresh_token: ['sertft', 'fertft', 'Refresh Token for Access Token'],
+  password: ['sepft', 'fepft', 'Password for Access Token'],
+  'http://auth0.com/oauth/grant-type/password-realm': ['sepft', 'fepft', 'Password for Access Token'],
+};
+
+/** The user a token was issued to, read back from the token just signed (no verification needed: it is ours). */
+function subjectOf(body: any): string | undefined {
+  for (const jwt of [body?.id_token, body?.access_token]) {
+    const part = typeof jwt === 'string' ? jwt.split('.')[1] : undefined;
+    if (!part) continue;
+    try { return JSON.parse(Buffer.from(part, 'base64url').toString()).sub; } catch { /* opaque token */ }
+  }
+  return undefined;
+}
+
+async function recordExchange(env: Env, engine: Engine, ctx: Koa.Context, params: Record<string, any>) {
+  const codes = GRANT_EVENTS[String(params.grant_type)];
+  if (!codes) return;
+  const ok = ctx.status === 200;
+  const body = ctx.body as any;
+  const clientId = typeof params.client_id === 'string' ? params.client_id : undefined;
+  const client = clientId ? await engine.clients.get(clientId) : undefined;
+  env.events.record({
+    ...requestFacts(ctx), type: ok ? codes[0] : codes[1], description: ok ? codes[2] : String(body?.error_description ?? body?.error ?? 'failed'),
+    client_id: clientId, client_name: client?.data.name,
+    ...(params.grant_type === 'client_credentials' ? { audience: params.resource ?? params.audience } : { user_id: ok ? subjectOf(body) : undefined }),
+  });
+}
+
 /**
  * Auth0's /oauth/token in front of the engine: JSON or form bodies, Basic or
  * post credentials, `audience` as the resource indicator, Auth0's checks and
@@ -53,15 +87,17 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
 export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || (ctx.path !== '/oauth/token' && ctx.path !== `/${env.config.domain}/oauth/token`)) return next();
-    let params: Record<string, any>;
+    let params: Record<string, any> | undefined;
     try {
       params = await readOAuthParams(ctx);
       if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: grant_type');
       if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params, ctx);
     } catch (e) {
-      if (e instanceof OAuthError) return sendOAuthError(ctx, e);
-      if (e instanceof ApiError) return sendOAuthError(ctx, new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message));
-      throw e;
+      if (e instanceof OAuthError) sendOAuthError(ctx, e);
+      else if (e instanceof ApiError) sendOAuthError(ctx, new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message));
+      else throw e;
+      if (params) await recordExchange(env, engine, ctx, params);
+      return;
     }
     handToEngine(ctx, params);
     ctx.path = '/oauth/token';
@@ -69,5 +105,6 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     const body = ctx.body as any;
     if (ctx.status === 200 && body?.access_token && ctx.state[DEFAULT_SCOPE]) body.scope = ctx.state[DEFAULT_SCOPE];
     auth0ErrorBody(ctx);
+    await recordExchange(env, engine, ctx, params);
   };
 }

@@ -214,9 +214,31 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('logs_user').on('logs').columns(['tenant_id', 'user_id', 'log_id']).execute();
       await db.schema.createIndex('logs_date').on('logs').columns(['tenant_id', 'date']).execute();
       for (const table of ['rules', 'hooks', 'custom_domains']) {
-        await docTable(db, table).addColumn('name', 'text', (c) => c.notNull()).execute();
+        let t = docTable(db, table).addColumn('name', 'text', (c) => c.notNull());
+        // Rules run in order, so no two share one; at most one hook per trigger is
+        // enabled (the trigger's id while enabled, NULL otherwise, and NULLs never collide).
+        if (table === 'rules') t = t.addColumn('ord', 'integer', (c) => c.notNull());
+        if (table === 'hooks') t = t.addColumn('enabled_trigger', 'text');
+        await t.execute();
         await db.schema.createIndex(`${table}_name`).unique().on(table).columns(['tenant_id', 'name']).execute();
       }
+      await db.schema.createIndex('rules_ord').unique().on('rules').columns(['tenant_id', 'ord']).execute();
+      await db.schema.createIndex('hooks_enabled_trigger').unique().on('hooks').columns(['tenant_id', 'enabled_trigger']).execute();
+    },
+  },
+  // Brute-force protection: consecutive failed logins per account (and per IP,
+  // in Auth0's default mode), and the block that max_attempts sets on them.
+  '0007_login_failures': {
+    async up(db) {
+      await db.schema.createTable('login_failures')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('failures', 'integer', (c) => c.notNull())
+        .addColumn('blocked_at', 'text')
+        .addColumn('updated_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('login_failures_pk', ['tenant_id', 'user_id', 'ip'])
+        .execute();
     },
   },
 };

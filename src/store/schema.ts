@@ -42,6 +42,9 @@ export interface LogRow { tenant_id: string; log_id: string; date: string; type:
 /** Rules, hooks and custom domains: a document kept unique by `name` (a custom domain's is the domain). */
 export interface NamedDocRow extends DocRow { name: string }
 
+/** Consecutive failed logins of one account (from one IP, or '' when counted across IPs), and its block. */
+export interface LoginFailureRow { tenant_id: string; user_id: string; ip: string; failures: number; blocked_at: string | null; updated_at: string }
+
 /** A named per-tenant singleton document (e.g. `email_provider`). */
 export interface TenantDocumentRow { tenant_id: string; name: string; data: string; created_at: string; updated_at: string }
 
@@ -65,7 +68,8 @@ export interface Database {
   oidc_payloads: OidcPayloadRow;
   tenant_documents: TenantDocumentRow;
   logs: LogRow;
-  rules: NamedDocRow;
-  hooks: NamedDocRow;
+  login_failures: LoginFailureRow;
+  rules: NamedDocRow & { ord: number };
+  hooks: NamedDocRow & { enabled_trigger: string | null };
   custom_domains: NamedDocRow;
 }

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../cli/config.ts';
 import type { Store } from '../store/store.ts';
 import type { KeyRing } from './keys.ts';
+import type { TenantLog } from './logs.ts';
 import type { SecretBox } from './secrets.ts';
 
 /** What every layer needs to serve one tenant. Built once per process. */
@@ -11,6 +12,8 @@ export interface Env {
   box: SecretBox;
   keys: KeyRing;
   log: Logger;
+  /** The tenant's event log, as GET /api/v2/logs serves it (not the process log). */
+  events: TenantLog;
   issuer: string;
   /** The Management API audience, https://{domain}/api/v2/ */
   mgmtAudience: string;

@@ -1,0 +1,34 @@
+import { route, type Route } from './router.ts';
+import { readSingleton, singleton, writeSingleton, type Singleton } from './singleton.ts';
+
+// Guardian (MFA) configuration. The sms/* paths are Auth0's older names for
+// the phone factor's settings, so both read and write the same documents.
+
+/** In the order Auth0 lists them. */
+const FACTORS = ['sms', 'push-notification', 'otp', 'email', 'duo', 'webauthn-roaming', 'webauthn-platform', 'recovery-code'];
+const factors: Singleton<Record<string, { enabled: boolean }>> = { path: '/guardian/factors', doc: 'guardian.factors', defaults: {} };
+
+const TEMPLATES = {
+  enrollment_message: '{{code}} is your verification code for {{tenant.friendly_name}}. Please enter this code to verify your enrollment.',
+  verification_message: '{{code}} is your verification code for {{tenant.friendly_name}}',
+};
+const setting = (path: string, doc: string, defaults: Record<string, unknown>) => singleton({ path, doc, defaults });
+
+export const guardianRoutes: Route[] = [
+  ...singleton<string[]>({ path: '/guardian/policies', doc: 'guardian.policies', defaults: [] }),
+  route('GET', '/guardian/factors', async ({ env }) => {
+    const state = await readSingleton(env, factors);
+    // No trial runs here, so none has expired.
+    return FACTORS.map((name) => ({ name, enabled: state[name]?.enabled ?? false, trial_expired: false }));
+  }),
+  route('PUT', '/guardian/factors/{name}', async ({ env, params, body }) => {
+    await writeSingleton(env, factors, {}, (state) => ({ ...state, [params.name]: { enabled: body.enabled } }));
+    return { enabled: body.enabled };
+  }),
+  ...setting('/guardian/factors/phone/message-types', 'guardian.phone_message_types', { message_types: ['sms'] }),
+  ...setting('/guardian/factors/phone/selected-provider', 'guardian.phone_provider', { provider: 'auth0' }),
+  ...setting('/guardian/factors/sms/selected-provider', 'guardian.phone_provider', { provider: 'auth0' }),
+  ...setting('/guardian/factors/phone/templates', 'guardian.phone_templates', TEMPLATES),
+  ...setting('/guardian/factors/sms/templates', 'guardian.phone_templates', TEMPLATES),
+  ...setting('/guardian/factors/push-notification/selected-provider', 'guardian.push_provider', { provider: 'guardian' }),
+];
