@@ -241,6 +241,19 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Actions (their versions and trigger bindings inside the document), forms,
+  // flows, self-service profiles and phone providers. Action and phone-provider
+  // names are unique, as Auth0 keeps them; the others are only looked up by name.
+  '0008_actions_forms_flows_profiles_phone': {
+    async up(db) {
+      for (const [table, unique] of [['actions', true], ['forms', false], ['flows', false], ['self_service_profiles', false], ['phone_providers', true]] as const) {
+        await docTable(db, table).addColumn('name', 'text', (c) => c.notNull()).execute();
+        let index = db.schema.createIndex(`${table}_name`).on(table).columns(['tenant_id', 'name']);
+        if (unique) index = index.unique();
+        await index.execute();
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -72,4 +72,9 @@ export interface Database {
   rules: NamedDocRow & { ord: number };
   hooks: NamedDocRow & { enabled_trigger: string | null };
   custom_domains: NamedDocRow;
+  actions: NamedDocRow;
+  forms: NamedDocRow;
+  flows: NamedDocRow;
+  self_service_profiles: NamedDocRow;
+  phone_providers: NamedDocRow;
 }

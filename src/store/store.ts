@@ -4,7 +4,7 @@ import type { Database, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from
 import { ConcurrentWrites, UniqueViolation } from '../lib/errors.ts';
 
 export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations'
-  | 'rules' | 'hooks' | 'custom_domains';
+  | 'rules' | 'hooks' | 'custom_domains' | 'actions' | 'forms' | 'flows' | 'self_service_profiles' | 'phone_providers';
 export interface Page { offset: number; limit: number }
 export interface Doc<T> { id: string; data: T; created_at: string; updated_at: string }
 
@@ -126,6 +126,11 @@ export class Store {
   readonly rules: DocRepo<any>;
   readonly hooks: DocRepo<any>;
   readonly customDomains: DocRepo<any>;
+  readonly actions: DocRepo<any>;
+  readonly forms: DocRepo<any>;
+  readonly flows: DocRepo<any>;
+  readonly selfServiceProfiles: DocRepo<any>;
+  readonly phoneProviders: DocRepo<any>;
   private compiled = new Map<string, CompiledQuery>();
 
   constructor(readonly handle: Db, readonly tenantId: string) {
@@ -141,6 +146,11 @@ export class Store {
     this.rules = new DocRepo(this.db, tenantId, 'rules');
     this.hooks = new DocRepo(this.db, tenantId, 'hooks');
     this.customDomains = new DocRepo(this.db, tenantId, 'custom_domains');
+    this.actions = new DocRepo(this.db, tenantId, 'actions');
+    this.forms = new DocRepo(this.db, tenantId, 'forms');
+    this.flows = new DocRepo(this.db, tenantId, 'flows');
+    this.selfServiceProfiles = new DocRepo(this.db, tenantId, 'self_service_profiles');
+    this.phoneProviders = new DocRepo(this.db, tenantId, 'phone_providers');
   }
 
   withTenant(tenantId: string) { return new Store(this.handle, tenantId); }
