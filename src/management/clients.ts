@@ -62,7 +62,7 @@ export async function createClient(env: Env, body: any, opts: { clientId?: strin
   return clientJson(env, { id, data, secret: sealed });
 }
 
-async function load(env: Env, id: string) {
+export async function loadClient(env: Env, id: string) {
   const doc = await env.store.clients.get(id);
   if (!doc) throw notFound('The client does not exist');
   return doc;
@@ -91,13 +91,13 @@ export const clientRoutes: Route[] = [
     }, { key: 'clients', project });
   }),
   route('POST', '/clients', async ({ env, body }) => reply(201, await createClient(env, body))),
-  route('GET', '/clients/{id}', async ({ env, params, query }) => projector(query)(await clientJson(env, await load(env, params.id)))),
+  route('GET', '/clients/{id}', async ({ env, params, query }) => projector(query)(await clientJson(env, await loadClient(env, params.id)))),
   route('PATCH', '/clients/{id}', async ({ env, params, body }) => {
-    const doc = await load(env, params.id);
+    const doc = await loadClient(env, params.id);
     for (const k of READ_ONLY) if (k in body) throw badRequest(`Payload validation error: 'Additional properties not allowed: ${k}'.`);
     // The secret column is written only when the body sets it, so a concurrent rotate-secret is kept.
     const secret = typeof body.client_secret === 'string' ? { secret: env.box.seal(body.client_secret) } : {};
-    const saved = await patchDoc(env.store.clients, doc.id, () => load(env, doc.id), (cur) => {
+    const saved = await patchDoc(env.store.clients, doc.id, () => loadClient(env, doc.id), (cur) => {
       const data = { ...cur.data };
       for (const [k, v] of Object.entries(body)) {
         if (k === 'client_secret') continue;
@@ -110,14 +110,14 @@ export const clientRoutes: Route[] = [
     return clientJson(env, saved);
   }),
   route('DELETE', '/clients/{id}', async ({ env, params }) => {
-    await load(env, params.id);
+    await loadClient(env, params.id);
     await env.store.deleteClient(params.id);
     env.invalidate('clients');
   }),
   route('POST', '/clients/{id}/rotate-secret', async ({ env, params }) => {
-    const doc = await load(env, params.id);
+    const doc = await loadClient(env, params.id);
     const secret = env.box.seal(ids.clientSecret());
-    const saved = await patchDoc(env.store.clients, doc.id, () => load(env, doc.id), (cur) => ({ data: cur.data, columns: { secret } }));
+    const saved = await patchDoc(env.store.clients, doc.id, () => loadClient(env, doc.id), (cur) => ({ data: cur.data, columns: { secret } }));
     env.invalidate('clients');
     return clientJson(env, saved);
   }),

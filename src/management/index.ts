@@ -25,6 +25,7 @@ import { userOrganizationRoutes } from './user-organizations.ts';
 import { logRoutes } from './logs.ts';
 import { statsRoutes } from './stats.ts';
 import { userBlockRoutes } from './user-blocks.ts';
+import { clientConnectionRoutes } from './client-connections.ts';
 import { attackProtectionRoutes } from './attack-protection.ts';
 import { guardianRoutes } from './guardian.ts';
 import { promptRoutes } from './prompts.ts';
@@ -34,6 +35,18 @@ import { rulesConfigRoutes } from './rules-configs.ts';
 import { hookRoutes } from './hooks.ts';
 import { hookSecretRoutes } from './hook-secrets.ts';
 import { customDomainRoutes } from './custom-domains.ts';
+import { selfServiceProfileRoutes } from './self-service-profiles.ts';
+import { formRoutes } from './forms.ts';
+import { flowRoutes } from './flows.ts';
+import { phoneProviderRoutes } from './phone-providers.ts';
+import { phoneTemplateRoutes } from './phone-templates.ts';
+import { authenticationMethodRoutes } from './authentication-methods.ts';
+import { enrollmentRoutes } from './enrollments.ts';
+import { anomalyBlockRoutes } from './anomaly-blocks.ts';
+import { actionRoutes } from './actions.ts';
+import { actionVersionRoutes } from './action-versions.ts';
+import { actionTriggerRoutes } from './action-triggers.ts';
+import { emailTemplateRoutes } from './email-templates.ts';
 
 /** Every implemented Management API route; one line per resource file. */
 export const managementRoutes: Route[] = [
@@ -63,6 +76,7 @@ export const managementRoutes: Route[] = [
   ...logRoutes,
   ...statsRoutes,
   ...userBlockRoutes,
+  ...clientConnectionRoutes,
   ...attackProtectionRoutes,
   ...guardianRoutes,
   ...promptRoutes,
@@ -72,4 +86,16 @@ export const managementRoutes: Route[] = [
   ...hookRoutes,
   ...hookSecretRoutes,
   ...customDomainRoutes,
+  ...selfServiceProfileRoutes,
+  ...formRoutes,
+  ...flowRoutes,
+  ...phoneProviderRoutes,
+  ...phoneTemplateRoutes,
+  ...authenticationMethodRoutes,
+  ...enrollmentRoutes,
+  ...anomalyBlockRoutes,
+  ...actionRoutes,
+  ...actionVersionRoutes,
+  ...actionTriggerRoutes,
+  ...emailTemplateRoutes,
 ];

@@ -1,0 +1,172 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startServer, type TestServer } from './helpers/server.ts';
+import { createApp, createUser, scriptedLogin } from './helpers/login-flow.ts';
+
+// A security-posture scanner (Rezonate) as its setup guide describes it: a
+// machine-to-machine application granted exactly the ~40 read scopes the guide
+// lists, reading the tenant. Every read those scopes open is called; each must
+// answer from the tenant's real state (what this test configured), and the
+// ones Postern does not serve yet are named below, so the list only shrinks.
+
+const REZONATE_SCOPES = `read:users read:client_grants read:users_app_metadata read:clients read:connections read:resource_servers
+read:rules read:rules_configs read:hooks read:actions read:email_provider read:stats read:insights read:tenant_settings read:logs
+read:logs_users read:shields read:anomaly_blocks read:triggers read:guardian_enrollments read:custom_domains read:email_templates
+read:mfa_policies read:roles read:prompts read:branding read:entitlements read:organizations_summary read:authentication_methods
+read:organizations read:organization_members read:organization_connections read:organization_member_roles
+read:organization_invitations read:scim_config read:phone_providers read:sessions read:self_service_profiles read:forms read:flows`.split(/\s+/);
+
+/** Reads the scopes open that Postern does not serve yet (each answers 404 for any token). */
+const NOT_SERVED = new Set([
+  '/actions/modules', '/actions/modules/{id}', '/actions/modules/{id}/actions', '/actions/modules/{id}/versions', '/actions/modules/{id}/versions/{versionId}',
+  '/branding/themes/default', '/branding/themes/{themeId}',
+  '/connections/{id}/scim-configuration', '/connections/{id}/scim-configuration/default-mapping', '/connections-scim-configurations',
+  '/connections/{id}/status', '/guardian/settings', '/jobs/{id}/errors',
+  '/organizations/{id}/connections', '/organizations/{id}/connections/{connection_id}', '/organizations/{id}/organization-templates',
+  '/organizations/{organization_id}/roles/{role_id}/groups', '/organizations/{id}/roles/{role_id}/members',
+  '/prompts/rendering', '/prompts/{prompt}/screen/{screen}/rendering', '/users/{id}/connected-accounts',
+]);
+
+const ops = readFileSync(join(import.meta.dirname, '..', '..', 'shared', 'auth0', 'management-ops.tsv'), 'utf8').trim().split('\n').slice(1)
+  .map((l) => { const [method, path, , scopes, , lifecycle] = l.split('\t'); return { method, path, scopes: scopes.split(/\s+/), lifecycle }; })
+  .filter((o) => o.method === 'GET' && ['GA', 'EA'].includes(o.lifecycle) && o.scopes.some((sc) => REZONATE_SCOPES.includes(sc)));
+
+let s: TestServer;
+let scanner: string;
+const ids: Record<string, string> = {};
+
+before(async () => {
+  s = await startServer();
+  const api = (method: string, path: string, body?: unknown) => s.api(method, path, { body }).then((r) => {
+    if (r.status >= 300) throw new Error(`${method} ${path}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  });
+  // The tenant the scanner will find.
+  const app = await createApp(s, { name: 'Payroll', app_type: 'regular_web', callbacks: ['https://payroll.example.com/cb'], initiate_login_uri: 'https://payroll.example.com/login', grant_types: ['authorization_code'] });
+  ids.client = app.client_id;
+  const user = await createUser(s, 'eve@example.com', 'Eve-pw-123!', { app_metadata: { plan: 'gold' } });
+  ids.user = user.user_id;
+  const rs = await api('POST', '/resource-servers', { name: 'Payroll API', identifier: 'https://payroll.example.com/api', scopes: [{ value: 'read:salaries', description: 'r' }] });
+  ids.resourceServer = rs.id;
+  ids.clientGrant = (await api('POST', '/client-grants', { client_id: app.client_id, audience: rs.identifier, scope: ['read:salaries'] })).id;
+  ids.role = (await api('POST', '/roles', { name: 'payroll-admin', description: 'pays' })).id;
+  await api('POST', `/roles/${ids.role}/permissions`, { permissions: [{ resource_server_identifier: rs.identifier, permission_name: 'read:salaries' }] });
+  await api('POST', `/users/${encodeURIComponent(ids.user)}/roles`, { roles: [ids.role] });
+  ids.org = (await api('POST', '/organizations', { name: 'acme', display_name: 'Acme' })).id;
+  ids.connection = (await api('GET', '/connections?name=Username-Password-Authentication'))[0].id;
+  await api('POST', `/organizations/${ids.org}/enabled_connections`, { connection_id: ids.connection });
+  await api('POST', `/organizations/${ids.org}/members`, { members: [ids.user] });
+  await api('POST', `/organizations/${ids.org}/members/${encodeURIComponent(ids.user)}/roles`, { roles: [ids.role] });
+  ids.invitation = (await api('POST', `/organizations/${ids.org}/invitations`, { inviter: { name: 'Admin' }, invitee: { email: 'new@example.com' }, client_id: app.client_id })).id;
+  ids.rule = (await api('POST', '/rules', { name: 'deny-contractors', script: 'function (u, c, cb) { cb(null, u, c); }' })).id;
+  await api('PUT', '/rules-configs/SLACK_HOOK', { value: 'https://hooks.example.com/secret-path' });
+  ids.hook = (await api('POST', '/hooks', { name: 'pre-reg', script: 'module.exports = () => {}', triggerId: 'pre-user-registration' })).id;
+  ids.customDomain = (await api('POST', '/custom-domains', { domain: 'login.example.com', type: 'auth0_managed_certs' })).custom_domain_id;
+  await api('PATCH', '/tenants/settings', { friendly_name: 'Acme Corp', session_lifetime: 12 });
+  await api('PATCH', '/attack-protection/brute-force-protection', { max_attempts: 5 });
+  await api('PATCH', '/attack-protection/breached-password-detection', { enabled: true, shields: ['block'] });
+  await api('PUT', '/guardian/policies', ['all-applications']);
+  await api('PATCH', '/prompts', { identifier_first: true });
+  await api('PUT', '/prompts/login/custom-text/en', { login: { title: 'Welcome to Acme' } });
+  await api('PATCH', '/branding', { colors: { primary: '#123456' } });
+  await api('PUT', '/branding/templates/universal-login', { template: '<html><head>{%- auth0:head -%}</head><body>{%- auth0:widget -%}</body></html>' });
+  await api('POST', '/emails/provider', { name: 'smtp', credentials: { smtp_host: 'smtp.example.com', smtp_port: 587, smtp_user: 'u', smtp_pass: 'p' } });
+  // A real login, so there are sessions and log events to read.
+  const u = new URL(`${s.baseUrl}/authorize`);
+  u.search = new URLSearchParams({ client_id: app.client_id, response_type: 'code', redirect_uri: 'https://payroll.example.com/cb', scope: 'openid', state: 'x' }).toString();
+  assert.match((await scriptedLogin(s, u.toString(), 'eve@example.com', 'Eve-pw-123!')).url, /code=/);
+  ids.session = (await api('GET', `/users/${encodeURIComponent(ids.user)}/sessions`)).sessions[0].id;
+
+  // The scanner's application, set up as the guide says: the Management API with exactly these permissions.
+  const m2m = await api('POST', '/clients', { name: 'Rezonate', app_type: 'non_interactive', grant_types: ['client_credentials'] });
+  await api('POST', '/client-grants', { client_id: m2m.client_id, audience: s.audience, scope: REZONATE_SCOPES });
+  const r = await fetch(`${s.baseUrl}/oauth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ grant_type: 'client_credentials', client_id: m2m.client_id, client_secret: m2m.client_secret, audience: s.audience }),
+  });
+  const tok = await r.json() as any;
+  assert.deepEqual(tok.scope.split(' ').sort(), [...REZONATE_SCOPES].sort());
+  scanner = tok.access_token;
+});
+after(async () => { await s?.close(); });
+
+const read = (path: string) => s.api('GET', path, { token: scanner });
+
+/** A concrete URL for a spec path, from what the tenant holds. */
+function concrete(path: string): string {
+  const enc = encodeURIComponent;
+  const byName: Record<string, string> = {
+    '/users/{id}': ids.user, '/roles/{id}': ids.role, '/organizations/{id}': ids.org, '/clients/{id}': ids.client,
+    '/connections/{id}': ids.connection, '/client-grants/{id}': ids.clientGrant, '/resource-servers/{id}': ids.resourceServer,
+    '/rules/{id}': ids.rule, '/hooks/{id}': ids.hook, '/custom-domains/{id}': ids.customDomain, '/sessions/{id}': ids.session,
+    '/user-blocks/{id}': ids.user, '/users/{user_id}': ids.user,
+  };
+  let out = path;
+  for (const [prefix, id] of Object.entries(byName)) if (out.startsWith(prefix)) out = out.replace(prefix, prefix.replace(/\{\w+\}/, enc(id)));
+  if (path === '/user-blocks') return '/user-blocks?identifier=eve%40example.com';
+  if (path === '/users-by-email') return '/users-by-email?email=eve%40example.com';
+  return out
+    .replace('{name}', 'acme').replace('{user_id}', enc(ids.user)).replace('{invitation_id}', ids.invitation)
+    .replace('{connection_id}', ids.connection).replace('{connectionId}', ids.connection).replace('{prompt}', 'login').replace('{language}', 'en')
+    .replace('{templateName}', 'verify_email').replace('{triggerId}', 'post-login')
+    .replace(/\{\w+\}/g, 'does-not-exist');
+}
+
+test('every read the scanner\'s scopes open is served, except the ones named as not served yet', async () => {
+  const lacking = await s.token('delete:rules'); // a scope none of these reads accepts
+  const served: string[] = [];
+  const missing: string[] = [];
+  for (const op of ops) {
+    // Auth0 checks the scope first, so an implemented route answers 403 to a token without it.
+    const r = await s.api('GET', concrete(op.path), { token: lacking });
+    (r.status === 403 ? served : missing).push(op.path);
+  }
+  assert.deepEqual(missing.sort(), [...NOT_SERVED].sort());
+  assert.ok(served.length >= 70, `${served.length} served`);
+});
+
+test('with exactly its scopes, the scanner gets an answer from every served read, never a 403 or a 5xx', async () => {
+  const failures: string[] = [];
+  for (const op of ops.filter((o) => !NOT_SERVED.has(o.path))) {
+    const r = await read(concrete(op.path));
+    const fine = r.status === 200 || (r.status === 404 && concrete(op.path).includes('does-not-exist'))
+      || (r.status === 404 && op.path === '/email-templates/{templateName}');
+    if (!fine) failures.push(`${op.path} → ${r.status} ${JSON.stringify(r.body).slice(0, 120)}`);
+  }
+  assert.deepEqual(failures, []);
+});
+
+test('what it reads is the tenant as configured', async () => {
+  const body = async (path: string) => { const r = await read(path); assert.equal(r.status, 200, `${path}: ${JSON.stringify(r.body)}`); return r.body; };
+  assert.equal((await body('/tenants/settings')).friendly_name, 'Acme Corp');
+  // Attack protection needs read:attack_protection, which the guide does not list: Auth0 refuses it to the scanner too.
+  assert.equal((await read('/attack-protection/brute-force-protection')).status, 403);
+  assert.deepEqual(await body('/guardian/policies'), ['all-applications']);
+  assert.equal((await body('/prompts')).identifier_first, true);
+  assert.equal((await body('/prompts/login/custom-text/en')).login.title, 'Welcome to Acme');
+  assert.equal((await body('/branding')).colors.primary, '#123456');
+  const provider = await body('/emails/provider');
+  assert.equal(provider.credentials.smtp_host, 'smtp.example.com');
+  assert.equal(provider.credentials.smtp_pass, undefined, 'no secret reaches a scanner');
+  assert.deepEqual((await body('/rules')).map((r: any) => r.name), ['deny-contractors']);
+  assert.deepEqual(await body('/rules-configs'), [{ key: 'SLACK_HOOK' }]);
+  assert.deepEqual((await body('/hooks')).map((h: any) => h.triggerId), ['pre-user-registration']);
+  assert.equal((await body(`/custom-domains/${ids.customDomain}`)).status, 'pending_verification');
+  const users = await body('/users');
+  assert.deepEqual(users.map((u: any) => [u.email, u.app_metadata?.plan, u.logins_count]), [['eve@example.com', 'gold', 1]]);
+  assert.deepEqual((await body(`/users/${encodeURIComponent(ids.user)}/roles`)).map((r: any) => r.name), ['payroll-admin']);
+  assert.deepEqual((await body(`/roles/${ids.role}/permissions`)).map((p: any) => p.permission_name), ['read:salaries']);
+  assert.deepEqual((await body(`/organizations/${ids.org}/members`)).map((m: any) => m.user_id), [ids.user]);
+  assert.deepEqual((await body(`/organizations/${ids.org}/members/${encodeURIComponent(ids.user)}/roles`)).map((r: any) => r.name), ['payroll-admin']);
+  assert.deepEqual((await body(`/organizations/${ids.org}/invitations`)).map((i: any) => i.invitee.email), ['new@example.com']);
+  assert.ok((await body('/clients')).some((c: any) => c.name === 'Payroll'));
+  assert.deepEqual((await body(`/clients/${ids.client}/connections`)).connections.map((c: any) => c.name), ['Username-Password-Authentication']);
+  assert.match((await body('/branding/templates/universal-login')).body ?? '', /auth0:widget/);
+  assert.deepEqual((await body(`/client-grants?client_id=${ids.client}`)).map((g: any) => g.scope), [['read:salaries']]);
+  const logs = await body('/logs?q=type:s');
+  assert.deepEqual(logs.map((l: any) => [l.user_id, l.client_name]), [[ids.user, 'Payroll']]);
+  assert.equal(await body('/stats/active-users'), 1);
+  assert.deepEqual((await body(`/users/${encodeURIComponent(ids.user)}/sessions`)).sessions.map((x: any) => x.id), [ids.session]);
+});
