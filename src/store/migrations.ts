@@ -242,8 +242,9 @@ const migrations: Record<string, Migration> = {
     },
   },
   // Actions (their versions and trigger bindings inside the document), forms,
-  // flows, self-service profiles and phone providers. Action and phone-provider
-  // names are unique, as Auth0 keeps them; the others are only looked up by name.
+  // flows, self-service profiles and phone providers. Action names are unique, as
+  // Auth0 keeps them; a phone provider's `name` column holds its channel, so a
+  // tenant has one; the others are only looked up by name.
   '0008_actions_forms_flows_profiles_phone': {
     async up(db) {
       for (const [table, unique] of [['actions', true], ['forms', false], ['flows', false], ['self_service_profiles', false], ['phone_providers', true]] as const) {
