@@ -29,7 +29,7 @@ const NOT_SERVED = new Set([
   '/prompts/rendering', '/prompts/{prompt}/screen/{screen}/rendering', '/users/{id}/connected-accounts',
 ]);
 
-const ops = readFileSync(join(import.meta.dirname, '..', '..', 'shared', 'auth0', 'management-ops.tsv'), 'utf8').trim().split('\n').slice(1)
+const ops = readFileSync(join(import.meta.dirname, '..', 'data', 'auth0', 'management-ops.tsv'), 'utf8').trim().split('\n').slice(1)
   .map((l) => { const [method, path, , scopes, , lifecycle] = l.split('\t'); return { method, path, scopes: scopes.split(/\s+/), lifecycle }; })
   .filter((o) => o.method === 'GET' && ['GA', 'EA'].includes(o.lifecycle) && o.scopes.some((sc) => REZONATE_SCOPES.includes(sc)));
 
