@@ -32,9 +32,9 @@ export function blocksOf(s: Store, userIds: string[]) {
 }
 
 /** Forgets the account's failures and blocks: after a successful login, a password reset, or an administrator's unblock. */
-export async function clearFailures(s: Store, userIds: string[], ip?: string) {
+export async function clearFailures(s: Store, userIds: string[], ips?: string[]) {
   if (!userIds.length) return;
   let q = s.db.deleteFrom('login_failures').where('tenant_id', '=', s.tenantId).where('user_id', 'in', userIds);
-  if (ip !== undefined) q = q.where('ip', '=', ip);
+  if (ips !== undefined) q = q.where('ip', 'in', ips);
   await q.execute();
 }

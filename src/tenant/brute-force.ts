@@ -13,21 +13,18 @@ import type { Env } from './env.ts';
 
 export const BLOCKED_MESSAGE = 'Your account has been blocked after multiple consecutive login attempts.';
 
-async function settings(env: Env) {
-  return readSingleton(env, BRUTE_FORCE);
-}
-
 /** The counter an attempt from `ip` lands in: its own per IP, or one for all IPs. */
 const counterIp = (mode: string, ip: string) => (mode === 'count_per_identifier' ? '' : ip);
 
 async function applies(env: Env, ip: string) {
-  const s = await settings(env);
+  const s = await readSingleton(env, BRUTE_FORCE);
   return s.enabled && !allowlisted(s.allowlist ?? [], ip) ? s : undefined;
 }
 
 /** Whether the account is blocked for an attempt from `ip`. */
 export async function loginBlocked(env: Env, user: UserRow | undefined, ip: string): Promise<boolean> {
-  if (!user) return false;
+  // Almost every login finds no block in either counter, and need not read the settings.
+  if (!user || !(await isBlocked(env.store, user.user_id, [ip, '']))) return false;
   const s = await applies(env, ip);
   return !!s && (s.shields ?? []).includes('block') && isBlocked(env.store, user.user_id, [counterIp(s.mode, ip)]);
 }
@@ -44,10 +41,9 @@ export async function countFailedLogin(env: Env, user: UserRow | undefined, ip: 
   return n === Number(s.max_attempts ?? 10);
 }
 
-/** A successful login ends the run of failures from where it came. */
+/** A successful login ends the run of failures from where it came (in either counting mode). */
 export async function resetFailedLogins(env: Env, userId: string, ip: string) {
-  const s = await settings(env);
-  await clearFailures(env.store, [userId], counterIp(s.mode, ip));
+  await clearFailures(env.store, [userId], [ip, '']);
 }
 
 /** Whether `ip` is in an attack-protection allowlist of addresses and CIDR blocks (node's BlockList does the matching). */
