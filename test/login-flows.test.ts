@@ -219,6 +219,21 @@ test('the login page shows the tenant name and logo', async () => {
   assert.match(html, /<img src="https:&#47;&#47;cdn\.acme\.example&#47;logo\.png" alt="Acme &#60;Corp&#62; logo"/);
 });
 
+test('Universal Login branding (PATCH /branding) puts its logo over the tenant picture, and its primary color on the buttons', async () => {
+  const r0 = await s.api('PATCH', '/branding', { body: { logo_url: 'https://brand.acme.example/mark.svg', colors: { primary: '#0a7c59' } } });
+  assert.equal(r0.status, 200, JSON.stringify(r0.body));
+  try {
+    const r = await follow(new Jar(), authorize({ client_id: third.client_id, response_type: 'code' }), s.baseUrl);
+    const html = await r.res.text();
+    assert.match(html, /<img src="https:&#47;&#47;brand\.acme\.example&#47;mark\.svg"/);
+    assert.match(html, /button\{background:#0a7c59;/);
+    // Only a plain color reaches the CSS: the Management API refuses anything else.
+    assert.equal((await s.api('PATCH', '/branding', { body: { colors: { primary: 'red;}body{display:none' } } })).status, 400);
+  } finally {
+    await s.api('PATCH', '/branding', { body: { logo_url: null, colors: null } });
+  }
+});
+
 test('connections with requires_username: the login page takes a username or an email', async () => {
   const conn = await s.api('POST', '/connections', { body: { name: 'with-usernames', strategy: 'auth0', enabled_clients: [third.client_id], options: { requires_username: true } } });
   assert.equal(conn.status, 201);

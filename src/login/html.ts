@@ -6,7 +6,7 @@ import type Koa from 'koa';
 
 export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export interface Branding { name: string; logo?: string }
+export interface Branding { name: string; logo?: string; primary?: string }
 
 /** The page shell: tenant name and logo, no inline script, strict CSP. */
 export function page(ctx: Koa.Context, opts: { title: string; brand: Branding; body: string; status?: number }) {
@@ -20,7 +20,7 @@ export function page(ctx: Koa.Context, opts: { title: string; brand: Branding; b
   ctx.body = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(opts.title)} | ${esc(opts.brand.name)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0 .25rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.6rem 1rem;width:100%}.error{color:#b00020}</style>
+<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0 .25rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.6rem 1rem;width:100%}.error{color:#b00020}${opts.brand.primary ? `button{background:${opts.brand.primary};color:#fff;border:0;border-radius:4px}` : ''}</style>
 </head><body><header>${logo}<p>${esc(opts.brand.name)}</p></header><main><h1>${esc(opts.title)}</h1>
 ${opts.body}
 </main></body></html>`;

@@ -4,6 +4,7 @@ import type { Engine } from '../oidc/provider.ts';
 import type { CachedClient } from '../oidc/clients.ts';
 import { page, type Branding, esc, checkCsrf } from './html.ts';
 import { readParams } from '../lib/body.ts';
+import { branding } from './branding.ts';
 
 // Binding between Universal Login pages and the engine's interaction: the
 // page's `state` is the interaction id; results are saved on it and the
@@ -11,10 +12,8 @@ import { readParams } from '../lib/body.ts';
 
 export interface LoginContext { interaction: any; client: CachedClient; brand: Branding; uid: string }
 
-export async function branding(engine: Engine): Promise<Branding> {
-  const s = await engine.settings.load();
-  return { name: s.friendly_name || 'Postern', logo: s.picture_url || undefined };
-}
+/** The page shell's branding, with the tenant settings from the engine's cache. */
+export const engineBranding = async (engine: Engine): Promise<Branding> => branding(engine.env, await engine.settings.load());
 
 export function csrfSecret(env: Env) { return env.box.derive('postern login csrf'); }
 
@@ -24,7 +23,7 @@ export function errorPage(ctx: Koa.Context, brand: Branding, message: string, st
 
 /** The interaction named by ?state= (or the form's state), or an error page. */
 export async function loadInteraction(ctx: Koa.Context, engine: Engine, state: unknown): Promise<LoginContext | undefined> {
-  const brand = await branding(engine);
+  const brand = await engineBranding(engine);
   const uid = typeof state === 'string' ? state : '';
   const interaction = /^[\w-]{10,64}$/.test(uid) ? await (engine.provider as any).Interaction.find(uid) : undefined;
   if (!interaction) {

@@ -4,7 +4,7 @@ import type { Engine } from '../oidc/provider.ts';
 import { callbackAllowed } from '../oidc/redirect-uri.ts';
 import { page } from './html.ts';
 import { requestFacts } from '../tenant/logs.ts';
-import { branding, errorPage } from './interaction.ts';
+import { engineBranding, errorPage } from './interaction.ts';
 
 // Auth0's /v2/logout: ends the SSO session, then goes to returnTo only if it
 // is an Allowed Logout URL of the application named by client_id (or, with no
@@ -12,7 +12,7 @@ import { branding, errorPage } from './interaction.ts';
 
 export function logoutRoutes(router: Router, env: Env, engine: Engine) {
   router.get('/v2/logout', async (ctx) => {
-    const brand = await branding(engine);
+    const brand = await engineBranding(engine);
     const q = ctx.query;
     const returnTo = typeof q.returnTo === 'string' ? q.returnTo : undefined;
     const clientId = typeof q.client_id === 'string' ? q.client_id : undefined;

@@ -1,6 +1,6 @@
 import { badRequest, notFound } from '../lib/errors.ts';
 import { reply, route, type Route } from './router.ts';
-import { singleton } from './singleton.ts';
+import { singleton, type Singleton } from './singleton.ts';
 
 // Universal Login branding: colors, logo and font, and the page template.
 
@@ -16,8 +16,10 @@ function templateOf(body: string | { template: string }) {
   return template;
 }
 
+export const BRANDING: Singleton = { path: '/branding', doc: 'branding.settings', defaults: {}, merge: ['colors', 'font'] };
+
 export const brandingRoutes: Route[] = [
-  ...singleton({ path: '/branding', doc: 'branding.settings', defaults: {}, merge: ['colors', 'font'] }),
+  ...singleton(BRANDING),
   route('GET', '/branding/templates/universal-login', async ({ env }) => {
     const stored = await env.store.getTenantDoc<{ body: string }>(TEMPLATE_DOC);
     if (!stored) throw notFound('Template does not exist.', 'inexistent_templates_universal_login');

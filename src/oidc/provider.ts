@@ -248,7 +248,7 @@ export class Engine {
   readonly apis: ResourceServerCache;
   readonly settings: TenantSettingsCache;
 
-  constructor(private env: Env) {
+  constructor(readonly env: Env) {
     this.clients = new ClientCache(env);
     this.apis = new ResourceServerCache(env);
     this.settings = new TenantSettingsCache(env);
