@@ -116,3 +116,30 @@ test('user-blocks answers Auth0\'s errors', async () => {
   assert.equal(missing.body.statusCode, 400);
   assert.equal((await s.api('GET', '/user-blocks', { token: await s.token('read:clients') })).status, 403);
 });
+
+test('suspicious-IP throttling: failed logins from one address, across accounts, block every login from it until an administrator lifts it', async () => {
+  await createUser(s, 'fay@example.com', 'Fay-pw-123!');
+  await mc.attackProtection.suspiciousIpThrottling.update({ stage: { 'pre-login': { max_attempts: 3, rate: 86_400_000 } } });
+  // The tests above failed logins from this address too; start from an empty count.
+  const [earlier] = (await s.api('GET', `/logs?q=${encodeURIComponent('type:fu')}&per_page=1`)).body as any[];
+  assert.equal((await s.api('DELETE', `/anomaly/blocks/ips/${encodeURIComponent(earlier.ip)}`)).status, 204);
+  try {
+    // Unknown accounts count too: this is credential stuffing, not one account's brute force.
+    for (const who of ['x1@example.com', 'x2@example.com', 'x3@example.com']) assert.equal((await login(app, who, 'guess')).status, 403);
+    assert.equal((await login(app, 'x4@example.com', 'guess')).status, 403, 'the attempt that fills the bucket is still answered');
+    const refused = await login(app, 'fay@example.com', 'Fay-pw-123!');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.body.error, 'too_many_attempts');
+    assert.match(refused.body.error_description, /suspicious login behavior/);
+    const events = (await s.api('GET', `/logs?q=${encodeURIComponent('type:limit_mu')}`)).body as any[];
+    assert.equal(events.length, 2, 'the block, and the refused login');
+    const ip = events[0].ip;
+    assert.equal((await s.api('GET', `/anomaly/blocks/ips/${encodeURIComponent(ip)}`)).status, 200);
+    assert.equal((await s.api('GET', '/anomaly/blocks/ips/198.51.100.9')).status, 404);
+    assert.equal((await s.api('DELETE', `/anomaly/blocks/ips/${encodeURIComponent(ip)}`)).status, 204);
+    assert.equal((await s.api('GET', `/anomaly/blocks/ips/${encodeURIComponent(ip)}`)).status, 404);
+    assert.equal((await login(app, 'fay@example.com', 'Fay-pw-123!')).status, 200);
+  } finally {
+    await mc.attackProtection.suspiciousIpThrottling.update({ stage: { 'pre-login': { max_attempts: 100, rate: 864000 } } });
+  }
+});

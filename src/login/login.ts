@@ -3,8 +3,7 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
-import { recordFailedLogin, recordLogin, refusedAsBlocked, type LoginAttempt } from '../oidc/account.ts';
-import { BLOCKED_MESSAGE } from '../tenant/brute-force.ts';
+import { attackRefusal, recordFailedLogin, recordLogin, type LoginAttempt } from '../oidc/account.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { loginForm } from './pages.ts';
@@ -54,7 +53,8 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
     const user = await userByLogin(env, conn, email);
     const attempt = loginAttempt(ctx, lc, conn, email);
     const wrong = conn.data.options?.requires_username ? 'Wrong username or password' : WRONG;
-    if (await refusedAsBlocked(env, attempt, user)) return renderLogin(ctx, env, lc, { email, error: BLOCKED_MESSAGE, status: 429 });
+    const refusal = await attackRefusal(env, attempt, user);
+    if (refusal) return renderLogin(ctx, env, lc, { email, error: refusal, status: 429 });
     if (!(await verifyPassword(user, password)) || !user) {
       await recordFailedLogin(env, attempt, user);
       return renderLogin(ctx, env, lc, { email, error: wrong, status: 401 });

@@ -2,6 +2,7 @@ import type { UserRow } from '../store/schema.ts';
 import type { Env } from '../tenant/env.ts';
 import type { LogEvent } from '../tenant/logs.ts';
 import { BLOCKED_MESSAGE, countFailedLogin, loginBlocked, resetFailedLogins } from '../tenant/brute-force.ts';
+import { countFailedFromIp, ipThrottled, SUSPICIOUS_MESSAGE } from '../tenant/ip-throttle.ts';
 
 // Accounts as the engine sees them: Auth0 users by user_id, with the profile
 // claims Auth0 puts into ID tokens and /userinfo. Blocked users have no
@@ -74,11 +75,22 @@ export async function recordFailedLogin(env: Env, a: LoginAttempt, user: UserRow
   if (type === 'fp' && await countFailedLogin(env, user, a.ip)) {
     env.events.record({ ...attemptFields(a), type: 'limit_wc', description: BLOCKED_MESSAGE, user_id: user?.user_id });
   }
+  if (type !== 'f' && await countFailedFromIp(env, a.ip)) {
+    env.events.record({ ...attemptFields(a), type: 'limit_mu', description: SUSPICIOUS_MESSAGE });
+  }
 }
 
-/** True (and a `limit_wc` event) when brute-force protection has blocked the account for this attempt. */
-export async function refusedAsBlocked(env: Env, a: LoginAttempt, user: UserRow | undefined): Promise<boolean> {
-  if (!(await loginBlocked(env, user, a.ip))) return false;
+/**
+ * Why attack protection refuses this attempt before any password is checked
+ * (and its event: `limit_mu` for a throttled address, `limit_wc` for a blocked
+ * account), or undefined when it does not.
+ */
+export async function attackRefusal(env: Env, a: LoginAttempt, user: UserRow | undefined): Promise<string | undefined> {
+  if (await ipThrottled(env, a.ip)) {
+    env.events.record({ ...attemptFields(a), type: 'limit_mu', description: SUSPICIOUS_MESSAGE, user_id: user?.user_id });
+    return SUSPICIOUS_MESSAGE;
+  }
+  if (!(await loginBlocked(env, user, a.ip))) return undefined;
   env.events.record({ ...attemptFields(a), type: 'limit_wc', description: BLOCKED_MESSAGE, user_id: user?.user_id });
-  return true;
+  return BLOCKED_MESSAGE;
 }

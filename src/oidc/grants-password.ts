@@ -1,8 +1,7 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
-import { OIDC_SCOPES, recordFailedLogin, recordLogin, refusedAsBlocked, type LoginAttempt } from './account.ts';
-import { BLOCKED_MESSAGE } from '../tenant/brute-force.ts';
+import { attackRefusal, OIDC_SCOPES, recordFailedLogin, recordLogin, type LoginAttempt } from './account.ts';
 import { grantableApiScopes } from '../tenant/rbac.ts';
 import type { ResourceServerCache } from './resource-servers.ts';
 import type { TenantSettingsCache } from './settings.ts';
@@ -58,7 +57,8 @@ export function registerPasswordGrants(provider: Provider, { env, apis, settings
       ip: endUserIp(ctx, client), userAgent: ctx.get('user-agent') || undefined, identifier: String(params.username),
       client: { id: client.clientId, name: client.clientName }, connection: conn,
     };
-    if (await refusedAsBlocked(env, attempt, user)) throw new Auth0GrantError(429, 'too_many_attempts', BLOCKED_MESSAGE);
+    const refusal = await attackRefusal(env, attempt, user);
+    if (refusal) throw new Auth0GrantError(429, 'too_many_attempts', refusal);
     if (!(await verifyPassword(user, String(params.password))) || !user) {
       await recordFailedLogin(env, attempt, user);
       throw wrongCredentials();

@@ -255,6 +255,21 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  // Suspicious-IP throttling: a leaky bucket of failed attempts per address and
+  // stage (`attempts` drains by one every `rate` ms), and the block it sets.
+  '0009_ip_throttle': {
+    async up(db) {
+      await db.schema.createTable('ip_throttle')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('ip', 'text', (c) => c.notNull())
+        .addColumn('stage', 'text', (c) => c.notNull())
+        .addColumn('attempts', 'double precision', (c) => c.notNull())
+        .addColumn('updated_ms', 'bigint', (c) => c.notNull())
+        .addColumn('blocked_at', 'text')
+        .addPrimaryKeyConstraint('ip_throttle_pk', ['tenant_id', 'ip', 'stage'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -45,6 +45,9 @@ export interface NamedDocRow extends DocRow { name: string }
 /** Consecutive failed logins of one account (from one IP, or '' when counted across IPs), and its block. */
 export interface LoginFailureRow { tenant_id: string; user_id: string; ip: string; failures: number; blocked_at: string | null; updated_at: string }
 
+/** Suspicious-IP throttling's bucket of failed attempts for one address and stage, and its block. */
+export interface IpThrottleRow { tenant_id: string; ip: string; stage: string; attempts: number; updated_ms: number; blocked_at: string | null }
+
 /** A named per-tenant singleton document (e.g. `email_provider`). */
 export interface TenantDocumentRow { tenant_id: string; name: string; data: string; created_at: string; updated_at: string }
 
@@ -69,6 +72,7 @@ export interface Database {
   tenant_documents: TenantDocumentRow;
   logs: LogRow;
   login_failures: LoginFailureRow;
+  ip_throttle: IpThrottleRow;
   rules: NamedDocRow & { ord: number };
   hooks: NamedDocRow & { enabled_trigger: string | null };
   custom_domains: NamedDocRow;

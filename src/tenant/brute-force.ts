@@ -47,7 +47,7 @@ export async function resetFailedLogins(env: Env, userId: string, ip: string) {
 }
 
 /** Whether `ip` is in an attack-protection allowlist of addresses and CIDR blocks (node's BlockList does the matching). */
-function allowlisted(list: string[], ip: string): boolean {
+export function allowlisted(list: string[], ip: string): boolean {
   if (!list.length) return false;
   const bare = ip.replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '');
   const family = (a: string) => (isIPv6(a) ? 'ipv6' : 'ipv4');
