@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { managementClient } from './helpers/sdk.ts';
+import { collect as all, managementClient } from './helpers/sdk.ts';
 import { assertError } from './helpers/assert.ts';
 
 // Actions (with their versions and trigger bindings) and email templates,
@@ -20,7 +20,6 @@ before(async () => {
 after(async () => { await s?.close(); });
 
 const store = () => s.runtime.env.store;
-const all = async <T>(page: AsyncIterable<T>) => { const out: T[] = []; for await (const x of page) out.push(x); return out; };
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const POST_LOGIN = [{ id: 'post-login' as const, version: 'v3' }];
 const CODE = 'exports.onExecutePostLogin = async (event, api) => {};';

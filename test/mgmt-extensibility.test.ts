@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { managementClient } from './helpers/sdk.ts';
+import { collect as all, managementClient } from './helpers/sdk.ts';
 import { assertError } from './helpers/assert.ts';
 
 // Rules, rules configs, hooks with their secrets, and custom domains through
@@ -20,7 +20,6 @@ before(async () => {
 after(async () => { await s?.close(); });
 
 const store = () => s.runtime.env.store;
-const all = async <T>(page: AsyncIterable<T>) => { const out: T[] = []; for await (const x of page) out.push(x); return out; };
 const SCRIPT = 'function (user, context, callback) { callback(null, user, context); }';
 const HOOK_SCRIPT = 'module.exports = function (client, scope, audience, context, cb) { cb(null, {}); };';
 

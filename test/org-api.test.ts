@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { managementClient } from './helpers/sdk.ts';
+import { collect as all, managementClient } from './helpers/sdk.ts';
 
 let s: TestServer;
 let mc: ManagementClient;
@@ -21,7 +21,6 @@ before(async () => {
 });
 after(async () => { await s?.close(); });
 
-const all = async <T>(page: AsyncIterable<T>) => { const out: T[] = []; for await (const x of page) out.push(x); return out; };
 const enc = encodeURIComponent;
 
 test('organizations CRUD, get by name, list with page and checkpoint paging', async () => {

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { managementClient } from './helpers/sdk.ts';
+import { collect as all, managementClient } from './helpers/sdk.ts';
 
 let s: TestServer;
 let mc: ManagementClient;
@@ -19,7 +19,6 @@ before(async () => {
 });
 after(async () => { await s?.close(); });
 
-const all = async <T>(page: AsyncIterable<T>) => { const out: T[] = []; for await (const x of page) out.push(x); return out; };
 
 test('roles CRUD through the official SDK', async () => {
   const role = await mc.roles.create({ name: 'editor', description: 'Edits docs' } as any);
