@@ -270,6 +270,21 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // Enterprise federation: a connection's inbound SCIM configuration (its id is
+  // the connection's), the SCIM bearer tokens (only their hash is kept, looked up
+  // on every SCIM request), and the keys a connection signs client assertions
+  // toward its IdP with. `name` holds the connection id in the last two.
+  '0010_scim_connection_keys': {
+    async up(db) {
+      await docTable(db, 'scim_configurations').execute();
+      await docTable(db, 'scim_tokens')
+        .addColumn('name', 'text', (c) => c.notNull()).addColumn('token_hash', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('scim_tokens_connection').on('scim_tokens').columns(['tenant_id', 'name']).execute();
+      await db.schema.createIndex('scim_tokens_hash').unique().on('scim_tokens').columns(['tenant_id', 'token_hash']).execute();
+      await docTable(db, 'connection_keys').addColumn('name', 'text', (c) => c.notNull()).execute();
+      await db.schema.createIndex('connection_keys_connection').on('connection_keys').columns(['tenant_id', 'name']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -81,4 +81,7 @@ export interface Database {
   flows: NamedDocRow;
   self_service_profiles: NamedDocRow;
   phone_providers: NamedDocRow;
+  scim_configurations: DocRow;
+  scim_tokens: NamedDocRow & { token_hash: string };
+  connection_keys: NamedDocRow;
 }

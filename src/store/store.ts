@@ -4,7 +4,8 @@ import type { Database, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from
 import { ConcurrentWrites, UniqueViolation } from '../lib/errors.ts';
 
 export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations'
-  | 'rules' | 'hooks' | 'custom_domains' | 'actions' | 'forms' | 'flows' | 'self_service_profiles' | 'phone_providers';
+  | 'rules' | 'hooks' | 'custom_domains' | 'actions' | 'forms' | 'flows' | 'self_service_profiles' | 'phone_providers'
+  | 'scim_configurations' | 'scim_tokens' | 'connection_keys';
 export interface Page { offset: number; limit: number }
 export interface Doc<T> { id: string; data: T; created_at: string; updated_at: string }
 
@@ -131,6 +132,12 @@ export class Store {
   readonly flows: DocRepo<any>;
   readonly selfServiceProfiles: DocRepo<any>;
   readonly phoneProviders: DocRepo<any>;
+  /** A connection's inbound SCIM configuration; the document id is the connection id. */
+  readonly scimConfigurations: DocRepo<any>;
+  /** SCIM bearer tokens by `name` (the connection id) and `token_hash`. */
+  readonly scimTokens: DocRepo<any>;
+  /** A connection's signing keys toward its IdP, by `name` (the connection id). */
+  readonly connectionKeys: DocRepo<any>;
   private compiled = new Map<string, CompiledQuery>();
 
   constructor(readonly handle: Db, readonly tenantId: string) {
@@ -151,6 +158,9 @@ export class Store {
     this.flows = new DocRepo(this.db, tenantId, 'flows');
     this.selfServiceProfiles = new DocRepo(this.db, tenantId, 'self_service_profiles');
     this.phoneProviders = new DocRepo(this.db, tenantId, 'phone_providers');
+    this.scimConfigurations = new DocRepo(this.db, tenantId, 'scim_configurations');
+    this.scimTokens = new DocRepo(this.db, tenantId, 'scim_tokens');
+    this.connectionKeys = new DocRepo(this.db, tenantId, 'connection_keys');
   }
 
   withTenant(tenantId: string) { return new Store(this.handle, tenantId); }
@@ -322,6 +332,8 @@ export class Store {
     return this.transaction(async (trx) => {
       await this.deleteUsersIn(trx, 'connection', name);
       await trx.deleteFrom('organization_connections').where('tenant_id', '=', this.tenantId).where('connection_id', '=', id).execute();
+      await trx.deleteFrom('scim_configurations').where('tenant_id', '=', this.tenantId).where('id', '=', id).execute();
+      for (const table of ['scim_tokens', 'connection_keys'] as const) await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('name', '=', id).execute();
       const r = await trx.deleteFrom('connections').where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });

@@ -12,7 +12,7 @@ import type { Env } from './env.ts';
 // login flows share: create, update with metadata merge, password checks.
 
 
-function gravatar(email: string | null, fallback: string) {
+export function gravatar(email: string | null, fallback: string) {
   const h = createHash('md5').update((email ?? '').trim().toLowerCase()).digest('hex');
   const initials = encodeURIComponent(`https://cdn.auth0.com/avatars/${fallback.slice(0, 2).toLowerCase()}.png`);
   return `https://s.gravatar.com/avatar/${h}?s=480&r=pg&d=${initials}`;
