@@ -22,7 +22,6 @@ read:organization_invitations read:scim_config read:phone_providers read:session
 const NOT_SERVED = new Set([
   '/actions/modules', '/actions/modules/{id}', '/actions/modules/{id}/actions', '/actions/modules/{id}/versions', '/actions/modules/{id}/versions/{versionId}',
   '/branding/themes/default', '/branding/themes/{themeId}',
-  '/connections/{id}/scim-configuration', '/connections/{id}/scim-configuration/default-mapping', '/connections-scim-configurations',
   '/connections/{id}/status', '/guardian/settings', '/jobs/{id}/errors',
   '/organizations/{id}/connections', '/organizations/{id}/connections/{connection_id}', '/organizations/{id}/organization-templates',
   '/organizations/{organization_id}/roles/{role_id}/groups', '/organizations/{id}/roles/{role_id}/members',
@@ -57,6 +56,17 @@ before(async () => {
   ids.org = (await api('POST', '/organizations', { name: 'acme', display_name: 'Acme' })).id;
   ids.connection = (await api('GET', '/connections?name=Username-Password-Authentication'))[0].id;
   await api('POST', `/organizations/${ids.org}/enabled_connections`, { connection_id: ids.connection });
+  // An Okta Workforce connection that Okta provisions by SCIM.
+  ids.oktaConnection = (await api('POST', '/connections', {
+    strategy: 'okta', name: 'acme-okta', options: {
+      client_id: 'x', client_secret: 'y', domain: 'acme.okta.com',
+      oidc_metadata: {
+        issuer: 'https://acme.okta.com', authorization_endpoint: 'https://acme.okta.com/oauth2/v1/authorize', token_endpoint: 'https://acme.okta.com/oauth2/v1/token',
+        jwks_uri: 'https://acme.okta.com/oauth2/v1/keys', id_token_signing_alg_values_supported: ['RS256'],
+      },
+    },
+  })).id;
+  await api('POST', `/connections/${ids.oktaConnection}/scim-configuration`, {});
   await api('POST', `/organizations/${ids.org}/members`, { members: [ids.user] });
   await api('POST', `/organizations/${ids.org}/members/${encodeURIComponent(ids.user)}/roles`, { roles: [ids.role] });
   ids.invitation = (await api('POST', `/organizations/${ids.org}/invitations`, { inviter: { name: 'Admin' }, invitee: { email: 'new@example.com' }, client_id: app.client_id })).id;
@@ -98,6 +108,8 @@ const read = (path: string) => s.api('GET', path, { token: scanner });
 function concrete(path: string): string {
   const enc = encodeURIComponent;
   const byName: Record<string, string> = {
+    // Before '/connections/{id}', which would otherwise claim these paths.
+    '/connections/{id}/scim-configuration': ids.oktaConnection,
     '/users/{id}': ids.user, '/roles/{id}': ids.role, '/organizations/{id}': ids.org, '/clients/{id}': ids.client,
     '/connections/{id}': ids.connection, '/client-grants/{id}': ids.clientGrant, '/resource-servers/{id}': ids.resourceServer,
     '/rules/{id}': ids.rule, '/hooks/{id}': ids.hook, '/custom-domains/{id}': ids.customDomain, '/sessions/{id}': ids.session,
@@ -168,5 +180,6 @@ test('what it reads is the tenant as configured', async () => {
   const logs = await body('/logs?q=type:s');
   assert.deepEqual(logs.map((l: any) => [l.user_id, l.client_name]), [[ids.user, 'Payroll']]);
   assert.equal(await body('/stats/active-users'), 1);
+  assert.deepEqual((await body('/connections-scim-configurations')).scim_configurations.map((c: any) => [c.connection_name, c.user_id_attribute]), [['acme-okta', 'externalId']]);
   assert.deepEqual((await body(`/users/${encodeURIComponent(ids.user)}/sessions`)).sessions.map((x: any) => x.id), [ids.session]);
 });

@@ -9,9 +9,10 @@ import { resetPasswordRoutes } from './reset-password.ts';
 import { verifyEmailRoutes } from './verify-email.ts';
 import { dbConnectionRoutes } from './dbconnections.ts';
 import { organizationRoutes } from './organization.ts';
+import { federatedRoutes } from './federated.ts';
 
 /** Every path loginRouter serves starts with one of these. */
-export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout'] as const;
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout', '/login/callback'] as const;
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
@@ -21,6 +22,7 @@ export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout'] as const;
 export function loginRouter(env: Env, engine: Engine): Router {
   const router = new Router();
   loginRoutes(router, env, engine);
+  federatedRoutes(router, env, engine);
   signupRoutes(router, env, engine);
   consentRoutes(router, env, engine);
   organizationRoutes(router, env, engine);

@@ -6,12 +6,35 @@ import { userByLogin, verifyPassword } from '../tenant/users.ts';
 import { attackRefusal, recordFailedLogin, recordLogin, type LoginAttempt } from '../oidc/account.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
-import { loginForm } from './pages.ts';
+import { identifierForm, loginForm } from './pages.ts';
+import { connectionForEmail, enterpriseConnections, redirectUpstream } from './federated.ts';
 
 // /u/login: email (or, where the connection requires one, username) and
 // password against the application's database connection.
 
 const WRONG = 'Wrong email or password';
+
+/** Buttons for the enterprise connections shown on the login page (`show_as_button`). */
+async function connectionButtons(env: Env, lc: LoginContext) {
+  return (await enterpriseConnections(env, lc.client.id)).filter((c: any) => c.data.show_as_button).map((c: any) => ({
+    label: `Continue with ${c.data.display_name ?? c.data.name}`,
+    url: `/u/login/federated?${new URLSearchParams({ state: lc.uid, connection: c.data.name })}`,
+  }));
+}
+
+/** Identifier first (the tenant's `identifier_first` prompt setting): the email alone, then the IdP or the password. */
+const identifierFirst = async (env: Env) => Boolean((await env.store.getTenantDoc<any>('prompts.settings'))?.identifier_first);
+
+async function renderIdentifier(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email?: string; error?: string; status?: number } = {}) {
+  page(ctx, {
+    title: 'Welcome', brand: lc.brand, status: opts.status,
+    body: identifierForm({
+      state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: opts.email ?? lc.interaction.params.login_hint, error: opts.error,
+      appName: lc.client.data.name ?? 'the application', buttons: await connectionButtons(env, lc),
+      signupUrl: `/u/signup?${new URLSearchParams({ state: lc.uid })}`,
+    }),
+  });
+}
 
 async function renderLogin(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email?: string; error?: string; status?: number } = {}) {
   const q = (extra: Record<string, string>) => new URLSearchParams({ state: lc.uid, ...extra }).toString();
@@ -20,6 +43,7 @@ async function renderLogin(ctx: Koa.Context, env: Env, lc: LoginContext, opts: {
   page(ctx, {
     title: 'Welcome', brand: lc.brand, status: opts.status,
     body: loginForm({
+      buttons: await connectionButtons(env, lc),
       state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: opts.email ?? p.login_hint, error: opts.error,
       withUsername: Boolean(conn?.data.options?.requires_username),
       appName: lc.client.data.name ?? 'the application',
@@ -38,7 +62,23 @@ export const loginAttempt = (ctx: Koa.Context, lc: LoginContext, conn: LoginAtte
 export function loginRoutes(router: Router, env: Env, engine: Engine) {
   router.get('/u/login', async (ctx) => {
     const lc = await loadInteraction(ctx, engine, ctx.query.state);
-    if (lc) await renderLogin(ctx, env, lc);
+    if (!lc) return;
+    // /authorize?connection=<enterprise connection> goes straight to its IdP.
+    const named = lc.interaction.params.connection;
+    const enterprise = named ? (await enterpriseConnections(env, lc.client.id)).find((c) => c.data.name === named) : undefined;
+    if (enterprise) return redirectUpstream(ctx, env, lc, enterprise, lc.interaction.params.login_hint);
+    if (!named && await identifierFirst(env)) return renderIdentifier(ctx, env, lc);
+    await renderLogin(ctx, env, lc);
+  });
+
+  router.post('/u/login/identifier', async (ctx) => {
+    const form = await readInteractionForm(ctx, env, engine);
+    if (!form) return;
+    const email = typeof form.body.username === 'string' ? form.body.username.trim() : '';
+    if (!email) return renderIdentifier(ctx, env, form.lc, { error: 'Please enter your email address.', status: 400 });
+    const conn = await connectionForEmail(env, form.lc.client.id, email);
+    if (conn) return redirectUpstream(ctx, env, form.lc, conn, email);
+    await renderLogin(ctx, env, form.lc, { email });
   });
 
   router.post('/u/login', async (ctx) => {
@@ -47,6 +87,9 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
     const { body, lc } = form;
     const email = typeof body.username === 'string' ? body.username.trim() : '';
     const password = typeof body.password === 'string' ? body.password : '';
+    // Home realm discovery: an email in an enterprise connection's domain logs in at its IdP, with no password here.
+    const realm = email && !lc.interaction.params.connection ? await connectionForEmail(env, lc.client.id, email) : undefined;
+    if (realm) return redirectUpstream(ctx, env, lc, realm, email);
     if (!email || !password) return renderLogin(ctx, env, lc, { email, error: 'Please enter your email address and password.', status: 400 });
     const [conn] = await dbConnections(env, lc.client.id, lc.interaction.params.connection);
     if (!conn) return renderLogin(ctx, env, lc, { email, error: 'No database connection is enabled for this application.', status: 400 });

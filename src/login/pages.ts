@@ -6,7 +6,25 @@ import { csrfField, esc } from './html.ts';
 const multiline = (text: string) => esc(text).replace(/\n/g, '<br>');
 const alert = (message?: string) => (message ? `<p class="error" role="alert" id="form-error">${multiline(message)}</p>` : '');
 
-export function loginForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; resetUrl: string; signupUrl?: string; withUsername?: boolean }) {
+export interface ConnectionButton { label: string; url: string }
+const buttonList = (buttons: ConnectionButton[] = []) => (buttons.length
+  ? `<ul class="connections" aria-label="Other ways to log in">${buttons.map((b) => `<li><a href="${esc(b.url)}">${esc(b.label)}</a></li>`).join('')}</ul>\n`
+  : '');
+
+/** Identifier-first login: the email alone; home realm discovery picks where the password is asked. */
+export function identifierForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; signupUrl?: string; buttons?: ConnectionButton[] }) {
+  return `<p>Log in to continue to ${esc(o.appName)}.</p>
+${alert(o.error)}
+<form method="post" action="/u/login/identifier" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+<label for="username">Email address</label>
+<input id="username" name="username" type="email" autocomplete="username" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+${buttonList(o.buttons)}${o.signupUrl ? `<p>Don't have an account? <a href="${esc(o.signupUrl)}">Sign up</a></p>` : ''}`;
+}
+
+export function loginForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; resetUrl: string; signupUrl?: string; withUsername?: boolean; buttons?: ConnectionButton[] }) {
   return `<p>Log in to continue to ${esc(o.appName)}.</p>
 ${alert(o.error)}
 <form method="post" action="/u/login" novalidate>
@@ -17,7 +35,7 @@ ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 <input id="password" name="password" type="password" autocomplete="current-password" required>
 <button type="submit" name="action" value="default">Continue</button>
 </form>
-<p><a href="${esc(o.resetUrl)}">Forgot password?</a></p>
+${buttonList(o.buttons)}<p><a href="${esc(o.resetUrl)}">Forgot password?</a></p>
 ${o.signupUrl ? `<p>Don't have an account? <a href="${esc(o.signupUrl)}">Sign up</a></p>` : ''}`;
 }
 

@@ -5,6 +5,8 @@ import { listResponse } from './pagination.ts';
 import { projector } from './fields.ts';
 import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
+import { enterpriseOptions } from '../connections/enterprise-options.ts';
+import { ENTERPRISE_STRATEGIES } from '../tenant/federated-users.ts';
 
 // Connection secrets (client secrets of upstream IdPs) are sealed inside the document.
 const SECRET_OPTIONS = ['client_secret', 'signing_secret', 'app_secret'];
@@ -29,6 +31,13 @@ const DB_DEFAULT_OPTIONS = {
   brute_force_protection: true,
 };
 
+/** The options as saved: database defaults, or an enterprise connection's validated and discovered settings. */
+async function savedOptions(env: Env, strategy: string, options: any) {
+  if (strategy === 'auth0') return sealOptions(env, { ...DB_DEFAULT_OPTIONS, ...options });
+  if (ENTERPRISE_STRATEGIES.has(strategy)) return sealOptions(env, await enterpriseOptions(strategy, options));
+  return sealOptions(env, options ?? {});
+}
+
 export async function createConnection(env: Env, body: any) {
   const data = {
     name: body.name,
@@ -39,7 +48,7 @@ export async function createConnection(env: Env, body: any) {
     enabled_clients: body.enabled_clients ?? [],
     metadata: body.metadata ?? {},
     ...body,
-    options: sealOptions(env, body.strategy === 'auth0' ? { ...DB_DEFAULT_OPTIONS, ...body.options } : body.options ?? {}),
+    options: await savedOptions(env, body.strategy, body.options),
   };
   if (data.display_name === undefined) delete data.display_name;
   const id = ids.connection();
@@ -72,7 +81,9 @@ export const connectionRoutes: Route[] = [
   route('GET', '/connections/{id}', async ({ env, params, query }) => projector(query)(connectionJson(env, await loadConnection(env, params.id)))),
   route('PATCH', '/connections/{id}', async ({ env, params, body }) => {
     const doc = await loadConnection(env, params.id);
-    const options = body.options ? sealOptions(env, body.options) : undefined;
+    // Options are replaced as a whole, as in Auth0 (SDKs send all of them).
+    const options = !body.options ? undefined
+      : ENTERPRISE_STRATEGIES.has(doc.data.strategy) ? await savedOptions(env, doc.data.strategy, body.options) : sealOptions(env, body.options);
     const saved = await patchDoc(env.store.connections, doc.id, () => loadConnection(env, doc.id), (cur) => ({ data: { ...cur.data, ...body, ...(options ? { options } : {}) } }));
     env.invalidate('clients');
     return connectionJson(env, saved);

@@ -3,6 +3,8 @@ import { clientRoutes } from './clients.ts';
 import { resourceServerRoutes } from './resource-servers.ts';
 import { clientGrantRoutes } from './client-grants.ts';
 import { connectionRoutes } from './connections.ts';
+import { scimConfigurationRoutes } from './scim-configuration.ts';
+import { connectionKeyRoutes } from './connection-keys.ts';
 import { userRoutes } from './users.ts';
 import { tenantRoutes } from './tenant-settings.ts';
 import { keyRoutes } from './keys.ts';
@@ -54,6 +56,8 @@ export const managementRoutes: Route[] = [
   ...resourceServerRoutes,
   ...clientGrantRoutes,
   ...connectionRoutes,
+  ...scimConfigurationRoutes,
+  ...connectionKeyRoutes,
   ...userRoutes,
   ...tenantRoutes,
   ...keyRoutes,

@@ -122,3 +122,14 @@ function rewriteRefs(schema: any): any {
 export function validationMessage(fn: ValidateFunction, where: 'Payload' | 'Query'): string {
   return describe(fn.errors![0], where);
 }
+
+const components = new Map<string, ValidateFunction>();
+/** A validator for one of the spec's component schemas (e.g. a strategy's connection options). */
+export function componentValidator(name: string): ValidateFunction {
+  let v = components.get(name);
+  if (!v) {
+    v = ajv.compile({ $ref: `mgmt#/components/schemas/${name}` }) as ValidateFunction;
+    components.set(name, v);
+  }
+  return v;
+}

@@ -54,7 +54,7 @@ export interface LoginAttempt {
 export const attemptFields = (a: LoginAttempt): Omit<LogEvent, 'type'> => ({
   ip: a.ip, user_agent: a.userAgent, user_name: a.identifier,
   client_id: a.client.id, client_name: a.client.name,
-  connection: a.connection.data.name, connection_id: a.connection.id, strategy: a.connection.data.strategy, strategy_type: 'database',
+  connection: a.connection.data.name, connection_id: a.connection.id, strategy: a.connection.data.strategy, strategy_type: a.connection.data.strategy === 'auth0' ? 'database' : 'enterprise',
 });
 
 /** Bookkeeping Auth0 does on each successful login: the user's counters, the end of a run of failures, and an `s` event. */

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import { AUTH0_PATHS } from './paths.ts';
+import { GTR_PREFIX } from './global-token-revocation.ts';
 
 /**
  * Auth0's discovery document, limited to what this server answers: no device,
@@ -28,6 +29,9 @@ export function discovery(env: Env): Koa.Middleware {
     claims_supported: ['aud', 'auth_time', 'created_at', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'identities', 'iss', 'name', 'nickname', 'phone_number', 'picture', 'sub'],
     request_uri_parameter_supported: false,
     request_parameter_supported: false,
+    // Auth0 publishes the endpoint with the connection's name left as a placeholder.
+    global_token_revocation_endpoint: `${base}${GTR_PREFIX}{connectionName}`,
+    global_token_revocation_endpoint_auth_methods_supported: ['global-token-revocation+jwt'],
     grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm'],
   };
   return async (ctx, next) => {

@@ -1,0 +1,43 @@
+import Router from '@koa/router';
+import type Koa from 'koa';
+import type { Env } from '../tenant/env.ts';
+import { scimAuth } from './auth.ts';
+import { asScimError, ScimError, send } from './errors.ts';
+import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from './users.ts';
+
+// Inbound SCIM 2.0, as Auth0 serves it for enterprise connections: the base
+// URL handed to the identity provider is https://{domain}/scim/v2/connections/{connection_id}/
+// and every request carries one of that connection's SCIM tokens. Every
+// answer under /scim/, errors included, is SCIM-shaped.
+
+const BASE = '/scim/v2/connections/:connectionId';
+
+type Handler = (env: Env, ctx: Koa.Context) => Promise<void>;
+
+export function scimRouter(env: Env): Router {
+  const router = new Router();
+  router.use(async (ctx, next) => {
+    try {
+      await next();
+    } catch (e) {
+      const err = asScimError(e);
+      if (err) {
+        if (err.status === 401) ctx.set('WWW-Authenticate', 'Bearer realm="SCIM"');
+        return send(ctx, err.status, err.toJSON());
+      }
+      env.log.error({ err: { message: (e as Error)?.message, stack: (e as Error)?.stack } }, 'scim request failed');
+      send(ctx, 500, new ScimError(500, 'Internal Server Error').toJSON());
+    }
+  });
+  const auth = scimAuth(env);
+  const serve = (h: Handler): Koa.Middleware => (ctx) => h(env, ctx);
+  router.get(`${BASE}/Users`, auth, serve(listUsers));
+  router.post(`${BASE}/Users`, auth, serve(createUser));
+  router.get(`${BASE}/Users/:userId`, auth, serve(getUser));
+  router.put(`${BASE}/Users/:userId`, auth, serve(replaceUser));
+  router.patch(`${BASE}/Users/:userId`, auth, serve(patchUser));
+  router.delete(`${BASE}/Users/:userId`, auth, serve(deleteUser));
+  // Groups, schemas and the rest are not served; say so in SCIM's shape.
+  router.all('/scim/{*rest}', async () => { throw new ScimError(404, 'Not Found'); });
+  return router;
+}
