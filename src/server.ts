@@ -20,7 +20,7 @@ import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { globalTokenRevocation } from './oidc/global-token-revocation.ts';
 import { under } from './lib/paths.ts';
 import { refuseNulUrl } from './lib/nul-guard.ts';
-import { scimRouter } from './scim/router.ts';
+import { scimEndpoint } from './scim/router.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -97,7 +97,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   const mgmt = managementRouter(env, managementRoutes);
   app.use(under(['/api/v2'], mgmt.routes()));
   app.use(discovery(env));
-  app.use(under(['/scim/'], scimRouter(env).routes()));
+  app.use(under(['/scim/'], scimEndpoint(env)));
   app.use(under(LOGIN_PATHS, loginRouter(env, engine).routes()));
   app.use(globalTokenRevocation(env, engine));
   app.use(tokenEndpoint(env, engine));

@@ -183,6 +183,41 @@ test('root attributes follow set_user_root_attributes; never_on_login creates no
   }
 });
 
+test('a user Okta provisioned by SCIM logs in as that user, and cannot once SCIM deactivates them', async () => {
+  const config = await s.api('POST', `/connections/${conn.id}/scim-configuration`, { body: {} });
+  assert.equal(config.status, 201, JSON.stringify(config.body));
+  const token = (await s.api('POST', `/connections/${conn.id}/scim-configuration/tokens`, { body: {} })).body.token;
+  const scim = (method: string, path: string, body?: unknown) => fetch(`${s.baseUrl}/scim/v2/connections/${conn.id}${path}`, {
+    method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/scim+json' }, body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const resource = {
+    schemas: ['urn:ietf:params:scim:schemas:core:2.0:User'], userName: 'sam@acme.com', externalId: '00uscim1', active: true,
+    name: { givenName: 'Sam', familyName: 'Scim' }, emails: [{ primary: true, value: 'sam@acme.com', type: 'work' }], displayName: 'Sam Scim',
+  };
+  const made = await scim('POST', '/Users', resource);
+  assert.equal(made.status, 201);
+  const scimId = (await made.json() as any).id;
+  assert.equal(scimId, 'okta|acme-okta|00uscim1', 'SCIM and login name the user alike');
+
+  const saved = okta.user;
+  okta.user = { sub: '00uscim1', claims: { email: 'sam@acme.com', email_verified: true, name: 'Sam Scim' } };
+  try {
+    const back = await throughOkta(new Jar(), authorize({ connection: 'acme-okta' }));
+    assert.equal(decodeJwt((await exchange(back.searchParams.get('code')!)).id_token).sub, scimId);
+    const found = await s.api('GET', `/users?q=${encodeURIComponent('email:"sam@acme.com"')}&search_engine=v3`);
+    assert.deepEqual(found.body.map((u: any) => [u.user_id, u.logins_count]), [[scimId, 1]]);
+
+    assert.equal((await scim('PUT', `/Users/${encodeURIComponent(scimId)}`, { ...resource, active: false })).status, 200);
+    const refused = await throughOkta(new Jar(), authorize({ connection: 'acme-okta' }));
+    assert.equal(refused.searchParams.get('error'), 'unauthorized');
+    assert.equal(refused.searchParams.get('error_description'), 'user is blocked');
+    assert.equal(refused.searchParams.get('code'), null);
+  } finally {
+    okta.user = saved;
+    await s.api('DELETE', `/connections/${conn.id}/scim-configuration`);
+  }
+});
+
 test('an ID token Okta did not sign for us, or an error at Okta, ends in access_denied at the application', async () => {
   for (const fault of [{ idTokenAudience: 'someone-else' }, { foreignKey: true }, { authorizeError: 'access_denied' }]) {
     okta.faults = fault;

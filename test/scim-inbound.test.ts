@@ -208,6 +208,10 @@ test('tokens: shown once, kept as a hash, listed without the secret, expiring, r
   assert.ok(Date.parse(used.last_used_at!) >= before);
   assert.equal((await scim({ id, token: made.token }, 'GET', '/Users')).status, 200);
   assert.equal((await mc.connections.scimConfiguration.tokens.get(id)).find((t) => t.token_id === made.token_id)!.last_used_at, used.last_used_at);
+  // The base URL ends in a slash; a client that appends `/Users` to it is served too.
+  const doubled = await scim({ id, token: made.token }, 'GET', '//Users');
+  assert.equal(doubled.status, 200);
+  assert.deepEqual(doubled.body.schemas, ['urn:ietf:params:scim:api:messages:2.0:ListResponse']);
 
   for (const body of [{ scopes: ['read:users'] }, { token_lifetime: 900 }, { token_lifetime: 1.5e308 }, { token_lifetime: 1e12 }, { scopes: [] }, { token_lifetime: 'x' }]) {
     assertError(await s.api('POST', `/connections/${id}/scim-configuration/tokens`, { body }), 400);

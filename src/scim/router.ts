@@ -1,5 +1,6 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
+import compose from 'koa-compose';
 import type { Env } from '../tenant/env.ts';
 import { scimAuth } from './auth.ts';
 import { asScimError, ScimError, send } from './errors.ts';
@@ -14,7 +15,19 @@ const BASE = '/scim/v2/connections/:connectionId';
 
 type Handler = (env: Env, ctx: Koa.Context) => Promise<void>;
 
-export function scimRouter(env: Env): Router {
+/**
+ * The SCIM endpoint. The base URL ends in a slash, and IdPs that append
+ * `/Users` to it send `…/{id}//Users`: repeated slashes are one.
+ */
+export function scimEndpoint(env: Env): Koa.Middleware {
+  const routes = scimRouter(env).routes();
+  return compose([(ctx, next) => {
+    if (ctx.path.includes('//')) ctx.path = ctx.path.replace(/\/{2,}/g, '/');
+    return next();
+  }, routes]);
+}
+
+function scimRouter(env: Env): Router {
   const router = new Router();
   router.use(async (ctx, next) => {
     try {
