@@ -5,6 +5,7 @@ import { startServer, type TestServer } from './helpers/server.ts';
 import { createApp, decodeEntities, follow, formFields, go, Jar } from './helpers/login-flow.ts';
 import { managementClient } from './helpers/sdk.ts';
 import { startMockIdp, type MockIdp } from './helpers/mock-idp.ts';
+import { startReceiver } from './helpers/https-receiver.ts';
 
 // An Okta Workforce connection end to end (../shared/integrations/okta-workforce.md):
 // the connection as the SDK creates it, discovery, login through Okta (chosen
@@ -252,7 +253,10 @@ test('a callback with a forged or replayed state is refused', async () => {
   assert.equal(again.status, 400);
 });
 
-test('Global Token Revocation from Okta ends the user\'s sessions and refresh tokens', async () => {
+test('Global Token Revocation from Okta ends the user\'s sessions and refresh tokens, and tells the applications', async () => {
+  const receiver = await startReceiver();
+  after(() => receiver.close());
+  assert.equal((await s.api('PATCH', `/clients/${app.client_id}`, { body: { oidc_logout: { backchannel_logout_urls: [`${receiver.url}/logout`] } } })).status, 200);
   const jar = new Jar();
   const back = await throughOkta(jar, authorize({ connection: 'acme-okta' }));
   const tokens = await exchange(back.searchParams.get('code')!);
@@ -285,11 +289,18 @@ test('Global Token Revocation from Okta ends the user\'s sessions and refresh to
 
   // The tokens still work until Okta's request lands.
   const userId = `okta|acme-okta|${okta.user.sub}`;
-  assert.ok((await s.api('GET', `/users/${encodeURIComponent(userId)}/sessions`)).body.sessions.length >= 1);
+  const sessionsBefore = (await s.api('GET', `/users/${encodeURIComponent(userId)}/sessions`)).body.sessions.length;
+  assert.ok(sessionsBefore >= 1);
   const good = await okta.signGtr({ payload: { aud: endpoint } });
   const r = await revoke(good);
   assert.equal(r.status, 200);
   assert.equal((await revoke(good)).status, 401, 'a jti is accepted once');
+  // idp-logout is one of the initiators an application gets by default: one token per session the user had
+  // (earlier tests logged this user in too), each for this application and user.
+  const logouts = receiver.received.map((r) => decodeJwt(r.form.get('logout_token')!));
+  assert.equal(logouts.length, sessionsBefore);
+  assert.ok(logouts.every((l) => l.sub === userId && l.aud === app.client_id));
+  assert.ok(logouts.some((l) => l.sid === decodeJwt(tokens.id_token).sid));
 
   const refreshed = await fetch(`${s.baseUrl}/oauth/token`, {
     method: 'POST', headers: { 'content-type': 'application/json' },

@@ -5,6 +5,7 @@ import { callbackAllowed } from '../oidc/redirect-uri.ts';
 import { page } from './html.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { engineBranding, errorPage } from './interaction.ts';
+import { sendBackchannelLogouts } from '../oidc/backchannel-logout.ts';
 
 // Auth0's /v2/logout: ends the SSO session, then goes to returnTo only if it
 // is an Allowed Logout URL of the application named by client_id (or, with no
@@ -35,6 +36,7 @@ export function logoutRoutes(router: Router, env: Env, engine: Engine) {
         user_id: session.accountId, client_id: clientId, client_name: client?.data.name, ...(returnTo ? { details: { return_to: returnTo } } : {}),
       });
       await session.destroy();
+      await sendBackchannelLogouts(env, engine, session, 'rp-logout');
     }
     const name = (engine.provider as any).cookieName('session');
     ctx.cookies.set(name, null, { path: '/', secure: true, httpOnly: true, sameSite: 'none' });

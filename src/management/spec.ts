@@ -15,7 +15,7 @@ const addFormats = (addFormatsModule as any).default ?? addFormatsModule;
 // scopes per operation from the TSV, request validation from
 // the OpenAPI schemas. Nothing about either is restated in route code.
 const sharedDir = process.env.POSTERN_SHARED_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../data/auth0');
-const spec = restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8')));
+const spec = restoreThemeFontTitle(restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8'))));
 
 /**
  * The shared spec had its prose "descriptions removed", which also deleted
@@ -33,6 +33,20 @@ function restoreDescriptionProperties(doc: any) {
     for (const v of Object.values(o)) walk(v);
   };
   walk(doc.components?.schemas);
+  return doc;
+}
+
+/**
+ * The same removal took the property named `title` out of BrandingThemeFonts,
+ * whose `required` still lists it, so no theme could ever validate. Its schema
+ * is still among the components (BrandingThemeFontTitle), referenced by nothing.
+ */
+function restoreThemeFontTitle(doc: any) {
+  const schemas = doc.components?.schemas ?? {};
+  const fonts = schemas.BrandingThemeFonts;
+  if (fonts?.properties && !fonts.properties.title && schemas.BrandingThemeFontTitle) {
+    fonts.properties.title = { $ref: '#/components/schemas/BrandingThemeFontTitle' };
+  }
   return doc;
 }
 
@@ -58,7 +72,18 @@ export function scopeCatalogue(): { value: string; description: string }[] {
   return Object.entries(scopes).map(([value, description]) => ({ value, description: description || value }));
 }
 
-const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false });
+/**
+ * Patterns are compiled with the `u` flag, as ajv does by default. A few of the
+ * spec's (the theme's URL patterns, with `[\w-\.…]`) are valid only without it,
+ * as Auth0 runs them; those alone are compiled without it. Every other pattern is unchanged.
+ */
+const regExp = Object.assign((pattern: string, flags: string) => {
+  try { return new RegExp(pattern, flags); } catch (e) {
+    if (!flags.includes('u')) throw e;
+    return new RegExp(pattern, flags.replace('u', ''));
+  }
+}, { code: 'specRegExp' });
+const ajv = new Ajv2020({ strict: false, allErrors: false, logger: false, code: { regExp } });
 addFormats(ajv);
 // Auth0's own formats for IP allowlists and branding. Unknown to ajv they would
 // accept anything, and the `oneOf` of an IP and a CIDR block would match twice.
@@ -73,7 +98,7 @@ ajv.addFormat('ipv6_cidr', cidr(isIPv6, 128));
 for (const f of ['html-color', 'html-color-or-null']) ajv.addFormat(f, htmlColor);
 for (const f of ['strict-https-uri', 'strict-https-uri-or-null']) ajv.addFormat(f, httpsUri);
 ajv.addSchema(spec, 'mgmt');
-const queryAjv = new Ajv2020({ strict: false, coerceTypes: 'array', logger: false });
+const queryAjv = new Ajv2020({ strict: false, coerceTypes: 'array', logger: false, code: { regExp } });
 addFormats(queryAjv);
 queryAjv.addSchema({ components: spec.components }, 'mgmt');
 

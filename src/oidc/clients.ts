@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Env } from '../tenant/env.ts';
+import { backchannelLogoutUri } from './backchannel-logout.ts';
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest();
 
@@ -64,6 +65,7 @@ export function engineMetadata(c: CachedClient) {
   ];
   if (implicit && !grantTypes.includes('implicit')) grantTypes.push('implicit');
   const isPublic = c.data.token_endpoint_auth_method === 'none';
+  const backchannel = backchannelLogoutUri(c.data);
   return {
     client_id: c.id,
     ...(isPublic ? {} : { client_secret: c.secret }),
@@ -75,5 +77,6 @@ export function engineMetadata(c: CachedClient) {
     // Basic credentials are moved into the body before the engine sees them, so post covers both.
     token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_post',
     id_token_signed_response_alg: c.data.jwt_configuration?.alg === 'HS256' ? 'HS256' : 'RS256',
+    ...(backchannel ? { backchannel_logout_uri: backchannel, backchannel_logout_session_required: true } : {}),
   };
 }

@@ -4,6 +4,7 @@ import type { Env } from '../tenant/env.ts';
 import type { Engine } from './provider.ts';
 import { readJsonBody } from '../lib/body.ts';
 import { ENTERPRISE_STRATEGIES, federatedUserId, type ConnectionDoc } from '../tenant/federated-users.ts';
+import { sendBackchannelLogouts } from './backchannel-logout.ts';
 
 // Global Token Revocation (Okta's Universal Logout): the IdP of an enterprise
 // connection asks us to log one of its users out everywhere. The request is a
@@ -61,10 +62,13 @@ async function subjectUser(env: Env, conn: ConnectionDoc, body: any): Promise<st
   throw new Refusal(400, 'invalid_request', `Unsupported subject format: ${String(subject.format)}`);
 }
 
-/** Every session and refresh token of the user, as the engine stores them. */
-async function revokeEverything(env: Env, userId: string) {
+/** Every session and refresh token of the user, as the engine stores them; the sessions' applications are told. */
+async function revokeEverything(env: Env, engine: Engine, userId: string) {
   for (const model of ['Session', 'RefreshToken']) {
-    for (const row of await env.store.listPayloads(model, { account_id: userId })) await env.store.destroyPayload(model, row.id);
+    for (const row of await env.store.listPayloads(model, { account_id: userId })) {
+      await env.store.destroyPayload(model, row.id);
+      if (model === 'Session') await sendBackchannelLogouts(env, engine, JSON.parse(row.payload), 'idp-logout');
+    }
   }
 }
 
@@ -87,7 +91,7 @@ export function globalTokenRevocation(env: Env, engine: Engine): Koa.Middleware 
       const body = await readJsonBody(ctx).catch(() => { throw new Refusal(400, 'invalid_request', 'The body must be JSON'); });
       const userId = await subjectUser(env, conn, body);
       if (userId) {
-        await revokeEverything(env, userId);
+        await revokeEverything(env, engine, userId);
         env.events.record({ type: 'slo', description: 'Global token revocation', user_id: userId, connection: conn.data.name, connection_id: conn.id, strategy: conn.data.strategy, strategy_type: 'enterprise', ip: ctx.ip });
       }
       ctx.status = 200;

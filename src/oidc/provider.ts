@@ -23,6 +23,7 @@ import { grantServesOrganization, organizationGrant } from './organization-grant
 import { requestFacts } from '../tenant/logs.ts';
 import { logoutSource, postLogoutSuccessSource } from './logout-pages.ts';
 import { revokeParams } from './revoke-endpoint.ts';
+import { engineFetch } from './backchannel-logout.ts';
 import { DEFAULT_SCOPE } from './token-endpoint.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
@@ -160,6 +161,7 @@ export function buildProvider(deps: EngineDeps): Provider {
       userinfo: { enabled: true },
       introspection: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
+      backchannelLogout: { enabled: true },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx) => {
@@ -175,6 +177,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     formats: { customizers: { jwt: (ctx, token, jwt) => customizeJwt(deps, ctx, token, jwt as any) } },
     pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
     findAccount: findAccount as any,
+    fetch: engineFetch as any,
     renderError: async (ctx, out) => {
       ctx.type = 'html';
       const esc = (s: unknown) => String(s ?? '').replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

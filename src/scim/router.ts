@@ -20,11 +20,11 @@ type Handler = (env: Env, ctx: Koa.Context) => Promise<void>;
  * `/Users` to it send `…/{id}//Users`: repeated slashes are one.
  */
 export function scimEndpoint(env: Env): Koa.Middleware {
-  const routes = scimRouter(env).routes();
-  return compose([(ctx, next) => {
+  const collapse: Koa.Middleware = (ctx, next) => {
     if (ctx.path.includes('//')) ctx.path = ctx.path.replace(/\/{2,}/g, '/');
     return next();
-  }, routes]);
+  };
+  return compose([collapse, scimRouter(env).routes() as unknown as Koa.Middleware]);
 }
 
 function scimRouter(env: Env): Router {

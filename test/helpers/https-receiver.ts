@@ -1,0 +1,24 @@
+import { createServer } from 'node:https';
+import { dirname } from 'node:path';
+import { ensureTls } from '../../src/tenant/tls.ts';
+
+// An application's back-channel endpoint: an HTTPS server (the test run's CA)
+// that keeps every form it is posted.
+
+export async function startReceiver() {
+  const caDir = process.env.POSTERN_TEST_CA_DIR;
+  if (!caDir) throw new Error('POSTERN_TEST_CA_DIR is not set (run through scripts/run-tests.mjs)');
+  const tls = ensureTls(dirname(caDir), 'localhost');
+  const received: { path: string; form: URLSearchParams }[] = [];
+  const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
+    let body = '';
+    req.on('data', (c) => { body += c; });
+    req.on('end', () => {
+      received.push({ path: req.url!, form: new URLSearchParams(body) });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
+  const url = `https://localhost:${(server.address() as any).port}`;
+  return { url, received, close: () => new Promise<void>((res) => { server.closeAllConnections(); server.close(() => res()); }) };
+}
