@@ -299,7 +299,8 @@ export async function migrate(db: Kysely<any>, upTo?: string): Promise<void> {
   const run = () => (upTo ? migrator.migrateTo(upTo) : migrator.migrateToLatest());
   let { error, results } = await run();
   // Kysely's table check reads the catalog of every schema; a sibling schema
-  // dropped at that moment (3F000, not ours) is a race, not a failure: retry.
+  // or one of its tables dropped at that moment (3F000 or 42P01, naming
+  // another schema) is a race, not a failure: retry.
   for (let i = 0; i < 5 && isSiblingSchemaRace(error, schema); i++) {
     await new Promise((r) => setTimeout(r, 50 * (i + 1)));
     ({ error, results } = await run());
@@ -312,5 +313,5 @@ export async function migrate(db: Kysely<any>, upTo?: string): Promise<void> {
 
 function isSiblingSchemaRace(error: unknown, own: string | undefined): boolean {
   const e = error as { code?: string; message?: string } | undefined;
-  return e?.code === '3F000' && !!own && !String(e.message).includes(`"${own}"`);
+  return (e?.code === '3F000' || e?.code === '42P01') && !!own && !String(e.message).includes(`"${own}`);
 }
