@@ -82,7 +82,7 @@ test('actions: names are unique (409), concurrent creates let one through, bad i
     [{ name: 'x', supported_triggers: POST_LOGIN, secrets: [{ name: 'K' }] }, /must have a string value/],
     [{ name: 'x', supported_triggers: POST_LOGIN, secrets: [{ value: 'v' }] }, /must have a name/],
     [{ name: 'x', supported_triggers: POST_LOGIN, secrets: [{ name: 'K', value: 'a' }, { name: 'K', value: 'b' }] }, /Duplicate secret name/],
-    [{ name: 'x', supported_triggers: POST_LOGIN, modules: [{ module_id: 'm' }] }, /modules are not supported/],
+    [{ name: 'x', supported_triggers: POST_LOGIN, modules: [{ module_id: 'm' }] }, /The module m does not exist/],
   ];
   for (const [body, message] of bad) assertError(await s.api('POST', '/actions/actions', { body }), 400, message, 'invalid_body');
   assert.equal((await s.api('GET', '/actions/actions?actionName=x')).body.actions.length, 0, 'no refused create left an action');

@@ -6,6 +6,7 @@ import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
 import { boolFilter, heldByOther, inMemory, loadDoc, sealInto, unique } from './doc-helpers.ts';
 import { boundTriggers, checkTriggers, RUNTIMES, unbindEverywhere } from './action-triggers.ts';
+import { resolveModuleRefs, type ModuleRef } from './action-module-docs.ts';
 
 // Postern stores actions so that tools auditing a tenant see them; it never builds or runs them.
 // So an action is `built` at once and a deploy is finished when it answers. The versions live in
@@ -21,11 +22,13 @@ const DEFAULT_RUNTIME = 'node22';
 /** What a version freezes: everything that would run. Secrets stay sealed in the copy. */
 export const snapshot = (d: any) => ({
   code: d.code, dependencies: d.dependencies, runtime: d.runtime, supported_triggers: d.supported_triggers,
-  secrets: d.secrets, secret_times: d.secret_times,
+  secrets: d.secrets, secret_times: d.secret_times, ...withModules(d),
 });
+/** The module versions an action uses (actions modules), shown only when there are some. */
+const withModules = (d: any): { modules?: ModuleRef[] } => (d.modules?.length ? { modules: d.modules } : {});
 const same = (a: any, b: any) => JSON.stringify(snapshot(a)) === JSON.stringify(snapshot(b));
 /** Names and times only: a secret's value is never answered. */
-const secretList = (d: any) => Object.keys(d.secrets ?? {}).map((name) => ({ name, updated_at: d.secret_times[name] }));
+export const secretList = (d: any) => Object.keys(d.secrets ?? {}).map((name) => ({ name, updated_at: d.secret_times[name] }));
 export const deployedVersion = (d: any) => d.versions.find((v: any) => v.id === d.deployed_version_id);
 
 export function versionJson(action: ActionDoc, v: any, withAction = true) {
@@ -33,7 +36,7 @@ export function versionJson(action: ActionDoc, v: any, withAction = true) {
   return {
     id: v.id, action_id: action.id, code: v.code, dependencies: v.dependencies, deployed: v.id === a.deployed_version_id,
     number: v.number, secrets: secretList(v), status: 'built', runtime: v.runtime, supported_triggers: v.supported_triggers,
-    built_at: v.created_at, created_at: v.created_at, updated_at: v.created_at,
+    built_at: v.created_at, created_at: v.created_at, updated_at: v.created_at, ...withModules(v),
     ...(withAction ? { action: { id: action.id, name: a.name, supported_triggers: a.supported_triggers, all_changes_deployed: allDeployed(a), created_at: action.created_at, updated_at: action.updated_at } } : {}),
   };
 }
@@ -46,21 +49,24 @@ export function actionJson(doc: ActionDoc) {
   return {
     id: doc.id, name: d.name, supported_triggers: d.supported_triggers, created_at: doc.created_at, updated_at: doc.updated_at,
     code: d.code, dependencies: d.dependencies, runtime: d.runtime, status: 'built', secrets: secretList(d),
-    all_changes_deployed: allDeployed(d), ...(deployed ? { deployed_version: versionJson(doc, deployed, false) } : {}),
+    all_changes_deployed: allDeployed(d), ...withModules(d), ...(deployed ? { deployed_version: versionJson(doc, deployed, false) } : {}),
   };
 }
 
-/** Auth0's page envelope for actions, versions and bindings; the paging rules are listResponse's. */
-export async function paged<T>(query: Record<string, any>, key: string, all: () => Promise<T[]>) {
+/**
+ * Auth0's page envelope for actions, versions, bindings and modules; the paging
+ * rules are listResponse's. `render` turns only the page's items into answers.
+ */
+export async function paged<T>(query: Record<string, any>, key: string, all: () => Promise<T[]>, render?: (items: T[]) => Promise<unknown[]>) {
   const r: any = await listResponse({ page: query.page, per_page: query.per_page, include_totals: 'true' }, inMemory(all), { key, defaultPerPage: 20 });
-  return { [key]: r[key], total: r.total, page: Number(query.page ?? 0), per_page: r.limit };
+  return { [key]: render ? await render(r[key]) : r[key], total: r.total, page: Number(query.page ?? 0), per_page: r.limit };
 }
 
 /**
  * The body's list replaces the secrets (as Auth0's PATCH does). An entry without
  * a value keeps the stored one, so a client that only knows the names loses nothing.
  */
-function sealSecrets(env: Env, cur: any, list: any[]) {
+export function sealSecrets(env: Env, cur: any, list: any[]) {
   const values = new Map<string, string>();
   const kept = new Map<string, string>();
   for (const s of list) {
@@ -77,13 +83,15 @@ function sealSecrets(env: Env, cur: any, list: any[]) {
   };
 }
 
-/** The next draft: the body over the current one, checked against the trigger catalogue. */
-function draft(env: Env, body: any, cur: any = {}) {
+/**
+ * The next draft: the body over the current one, checked against the trigger
+ * catalogue. `modules` is the body's module list once resolved (draftModules).
+ */
+function draft(env: Env, body: any, cur: any = {}, modules?: ModuleRef[]) {
   if (body.name !== undefined && !body.name.trim()) throw badRequest("Payload validation error: 'name must not be empty' on property name.");
-  // Action modules are an early-access feature Postern does not have.
-  if (body.modules?.length) throw badRequest("Payload validation error: 'Action modules are not supported' on property modules.");
   const next = {
     name: body.name ?? cur.name, code: body.code ?? cur.code ?? '', dependencies: body.dependencies ?? cur.dependencies ?? [],
+    modules: modules ?? cur.modules ?? [],
     runtime: body.runtime ?? cur.runtime ?? DEFAULT_RUNTIME, supported_triggers: body.supported_triggers ?? cur.supported_triggers,
     ...(body.secrets !== undefined ? sealSecrets(env, cur, body.secrets) : { secrets: cur.secrets ?? {}, secret_times: cur.secret_times ?? {} }),
   };
@@ -91,6 +99,8 @@ function draft(env: Env, body: any, cur: any = {}) {
   if (!RUNTIMES.includes(next.runtime)) throw badRequest(`Payload validation error: 'runtime must be one of ${RUNTIMES.join(', ')}' on property runtime.`);
   return next;
 }
+/** The body's module references, resolved against the tenant's modules before the write. */
+const draftModules = (env: Env, body: any) => (body.modules === undefined ? undefined : resolveModuleRefs(env, body.modules));
 
 /**
  * A new deployed version made from `source` (the draft, or an older version for
@@ -119,7 +129,7 @@ export const actionRoutes: Route[] = [
   }),
   route('POST', '/actions/actions', async ({ env, body }) => {
     const id = randomUUID();
-    const data = { ...draft(env, body), versions: [], deployed_version_id: null };
+    const data = { ...draft(env, body, {}, await draftModules(env, body)), versions: [], deployed_version_id: null };
     await unique(() => env.store.actions.insert(id, data, { name: data.name }), [[heldByOther(env.store.actions, 'name', data.name, id), nameTaken]]);
     if (body.deploy === true) await deploy(env, id, (d) => d, true);
     return reply(201, actionJson(await loadAction(env, id)));
@@ -128,8 +138,9 @@ export const actionRoutes: Route[] = [
   route('PATCH', '/actions/actions/{id}', async ({ env, params, body }) => {
     const doc = await loadAction(env, params.id);
     const name = body.name ?? doc.data.name;
+    const modules = await draftModules(env, body);
     return actionJson(await unique(() => patchDoc(env.store.actions, doc.id, () => loadAction(env, doc.id), (cur) => {
-      const data = { ...cur.data, ...draft(env, body, cur.data) };
+      const data = { ...cur.data, ...draft(env, body, cur.data, modules) };
       return { data, columns: { name: data.name } };
     }), [[heldByOther(env.store.actions, 'name', name, doc.id), nameTaken]]));
   }),

@@ -14,8 +14,19 @@ const TEMPLATES = {
 };
 const setting = (path: string, doc: string, defaults: Record<string, unknown>) => singleton({ path, doc, defaults });
 
+/**
+ * The MFA prompt's "remember me" and MFA session lifetimes, Auth0's defaults
+ * until written. Only the GET: the op table names no scope for the PUT, so it
+ * is not served (and nothing else writes this document yet).
+ */
+const settings: Singleton = {
+  path: '/guardian/settings', doc: 'guardian.settings',
+  defaults: { display_remember_me_checkbox: true, remember_me_default_value: false, mfa_session_inactivity_timeout: 604800, mfa_session_overall_timeout: 2592000 },
+};
+
 export const guardianRoutes: Route[] = [
   ...singleton<string[]>({ path: '/guardian/policies', doc: 'guardian.policies', defaults: [] }),
+  route('GET', settings.path, async ({ env }) => readSingleton(env, settings)),
   route('GET', '/guardian/factors', async ({ env }) => {
     const state = await readSingleton(env, factors);
     // No trial runs here, so none has expired.

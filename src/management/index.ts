@@ -22,6 +22,9 @@ import { organizationRoutes } from './organizations.ts';
 import { organizationMemberRoutes } from './organization-members.ts';
 import { organizationMemberRoleRoutes } from './organization-member-roles.ts';
 import { organizationConnectionRoutes } from './organization-connections.ts';
+import { organizationConnectionEaRoutes } from './organization-connections-ea.ts';
+import { organizationTemplateRoutes } from './organization-templates.ts';
+import { organizationRoleMemberRoutes } from './organization-role-members.ts';
 import { invitationRoutes } from './invitations.ts';
 import { userOrganizationRoutes } from './user-organizations.ts';
 import { logRoutes } from './logs.ts';
@@ -32,6 +35,10 @@ import { attackProtectionRoutes } from './attack-protection.ts';
 import { guardianRoutes } from './guardian.ts';
 import { promptRoutes } from './prompts.ts';
 import { brandingRoutes } from './branding.ts';
+import { brandingThemeRoutes } from './branding-themes.ts';
+import { promptRenderingRoutes } from './prompt-rendering.ts';
+import { connectionStatusRoutes } from './connection-status.ts';
+import { connectedAccountRoutes } from './connected-accounts.ts';
 import { ruleRoutes } from './rules.ts';
 import { rulesConfigRoutes } from './rules-configs.ts';
 import { hookRoutes } from './hooks.ts';
@@ -47,6 +54,8 @@ import { enrollmentRoutes } from './enrollments.ts';
 import { anomalyBlockRoutes } from './anomaly-blocks.ts';
 import { actionRoutes } from './actions.ts';
 import { actionVersionRoutes } from './action-versions.ts';
+import { actionModuleRoutes } from './action-modules.ts';
+import { actionModuleVersionRoutes } from './action-module-versions.ts';
 import { actionTriggerRoutes } from './action-triggers.ts';
 import { emailTemplateRoutes } from './email-templates.ts';
 
@@ -75,6 +84,9 @@ export const managementRoutes: Route[] = [
   ...organizationMemberRoutes,
   ...organizationMemberRoleRoutes,
   ...organizationConnectionRoutes,
+  ...organizationConnectionEaRoutes,
+  ...organizationTemplateRoutes,
+  ...organizationRoleMemberRoutes,
   ...invitationRoutes,
   ...userOrganizationRoutes,
   ...logRoutes,
@@ -85,6 +97,10 @@ export const managementRoutes: Route[] = [
   ...guardianRoutes,
   ...promptRoutes,
   ...brandingRoutes,
+  ...brandingThemeRoutes,
+  ...promptRenderingRoutes,
+  ...connectionStatusRoutes,
+  ...connectedAccountRoutes,
   ...ruleRoutes,
   ...rulesConfigRoutes,
   ...hookRoutes,
@@ -100,6 +116,8 @@ export const managementRoutes: Route[] = [
   ...anomalyBlockRoutes,
   ...actionRoutes,
   ...actionVersionRoutes,
+  ...actionModuleRoutes,
+  ...actionModuleVersionRoutes,
   ...actionTriggerRoutes,
   ...emailTemplateRoutes,
 ];

@@ -7,10 +7,10 @@ import { checkTicketClient } from './tickets.ts';
 import { reply, route, type Route } from './router.ts';
 
 // Jobs. Only the verification-email job exists so far; it runs inline, and
-// its record is kept for a week so GET /jobs/{id} can report it.
+// its record is kept for a week so GET /jobs/{id} and its errors can report it.
 
 const JOB_TTL = 7 * 24 * 3600;
-interface Job { id: string; type: string; status: 'pending' | 'completed' | 'failed'; created_at: string; [k: string]: unknown }
+interface Job { id: string; type: string; status: 'pending' | 'completed' | 'failed'; created_at: string; status_details?: string; [k: string]: unknown }
 
 async function saveJob(env: Env, job: Job) {
   await env.store.upsertPayload({
@@ -31,13 +31,24 @@ export const jobRoutes: Route[] = [
     } catch (e) {
       env.log.error({ err: { message: (e as Error).message }, job: job.id }, 'verification email job failed');
       job.status = 'failed';
+      job.status_details = 'The verification email could not be sent.';
     }
     await saveJob(env, job);
     return reply(201, job);
   }),
-  route('GET', '/jobs/{id}', async ({ env, params }) => {
-    const row = await env.store.findPayload('Job', 'id', params.id);
-    if (!row || (row.expires_at && row.expires_at <= Date.now() / 1000)) throw notFound('The job does not exist.', 'inexistent_job');
-    return JSON.parse(row.payload);
+  route('GET', '/jobs/{id}', async ({ env, params }) => loadJob(env, params.id)),
+  // Auth0 answers 204 when a job has no errors. A failed job without per-user
+  // errors (all of Postern's: there are no user imports) answers the job itself.
+  route('GET', '/jobs/{id}/errors', async ({ env, params }) => {
+    const job = await loadJob(env, params.id);
+    if (job.status !== 'failed') return reply(204);
+    const { id, type, status, created_at, status_details } = job;
+    return { id, type, status, created_at, ...(status_details ? { status_details } : {}) };
   }),
 ];
+
+async function loadJob(env: Env, id: string): Promise<Job> {
+  const row = await env.store.findPayload('Job', 'id', id);
+  if (!row || (row.expires_at && row.expires_at <= Date.now() / 1000)) throw notFound('The job does not exist.', 'inexistent_job');
+  return JSON.parse(row.payload);
+}

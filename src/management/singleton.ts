@@ -28,7 +28,7 @@ export interface Singleton<T extends Doc = Record<string, any>> {
 const isObject = (v: unknown): v is Record<string, any> => !!v && typeof v === 'object' && !Array.isArray(v);
 
 /** Stored over the defaults, so keys a PATCH reset (null) or never set read as Auth0's default. */
-function withDefaults<T extends Doc>(stored: T | undefined, defaults: T): T {
+export function withDefaults<T extends Doc>(stored: T | undefined, defaults: T): T {
   if (stored === undefined) return structuredClone(defaults);
   return isObject(defaults) && isObject(stored) ? { ...structuredClone(defaults), ...stored } : stored;
 }
@@ -73,13 +73,16 @@ export async function writeSingleton<T extends Doc>(env: Env, s: Singleton<T>, p
 const sealed = (s: Singleton<any>, env: Env, body: any) => mapSecrets(body, s.secrets ?? [], (v) => env.box.seal(v));
 const shown = (s: Singleton<any>, doc: Doc) => mapSecrets(doc, s.secrets ?? [], () => undefined);
 
+/** A PATCH of one document, as its route does it; answers the document as GET shows it. */
+export async function patchSingleton<T extends Record<string, any>>(env: Env, s: Singleton<T>, params: Params, body: Record<string, any>): Promise<T> {
+  const patch = sealed(s, env, body);
+  const deep = (k: string) => (s.merge ?? []).includes(k);
+  return shown(s, await writeSingleton(env, s, params, (cur) => merged(cur, patch, deep) as T));
+}
+
 const handlers: Record<string, (s: Singleton<any>) => Handler> = {
   GET: (s) => async ({ env, params }) => shown(s, await readSingleton(env, s, params)),
-  PATCH: (s) => async ({ env, params, body }) => {
-    const patch = sealed(s, env, body);
-    const deep = (k: string) => (s.merge ?? []).includes(k);
-    return shown(s, await writeSingleton(env, s, params, (cur) => merged(cur as Record<string, any>, patch, deep)));
-  },
+  PATCH: (s) => async ({ env, params, body }) => patchSingleton(env, s, params, body),
   PUT: (s) => async ({ env, params, body }) => {
     const doc = sealed(s, env, body);
     return shown(s, await writeSingleton(env, s, params, () => doc));

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, UserRow } from './schema.ts';
 import type { Page, Store } from './store.ts';
 
@@ -93,26 +93,37 @@ export async function unassignRoles(s: Store, userId: string, roleIds: string[])
   await s.db.deleteFrom('user_roles').where('tenant_id', '=', t(s)).where('user_id', '=', userId).where('role_id', 'in', roleIds).execute();
 }
 
-/** Users joined through a link table (role holders, org members), keyed by user_id. */
-function linkedUsers(s: Store, table: 'user_roles' | 'organization_members', column: 'role_id' | 'org_id', value: string) {
-  return s.db.selectFrom(`${table} as l` as 'user_roles as l')
+type LinkTable = 'user_roles' | 'organization_members' | 'organization_member_roles';
+type LinkFilter = Partial<Record<'role_id' | 'org_id', string>>;
+/** Users joined through a link table (role holders, org members, holders of a role in an org), keyed by user_id. */
+function linkedUsers(s: Store, table: LinkTable, filter: LinkFilter) {
+  let q = s.db.selectFrom(`${table} as l` as 'organization_member_roles as l')
     .innerJoin('users as u', (j) => j.onRef('u.tenant_id', '=', 'l.tenant_id').onRef('u.user_id', '=', 'l.user_id'))
-    .where('l.tenant_id', '=', t(s)).where(`l.${column}` as 'l.role_id', '=', value);
+    .where('l.tenant_id', '=', t(s));
+  for (const [column, value] of Object.entries(filter)) q = q.where(`l.${column}` as 'l.role_id', '=', value);
+  return q;
 }
 const userCols = ['u.user_id', 'u.email', 'u.name', 'u.picture'] as const;
 export type UserSummary = Pick<UserRow, 'user_id' | 'email' | 'name' | 'picture'>;
 
 export async function pageLinkedUsers(s: Store, table: 'user_roles' | 'organization_members', column: 'role_id' | 'org_id', value: string, page: Page, withTotal: boolean) {
-  const items: UserSummary[] = await linkedUsers(s, table, column, value).select(userCols).orderBy('l.user_id').limit(page.limit).offset(page.offset).execute();
-  return { items, total: withTotal ? await count(linkedUsers(s, table, column, value)) : undefined };
+  const items: UserSummary[] = await linkedUsers(s, table, { [column]: value }).select(userCols).orderBy('l.user_id').limit(page.limit).offset(page.offset).execute();
+  return { items, total: withTotal ? await count(linkedUsers(s, table, { [column]: value })) : undefined };
 }
 /**
  * Keyset page: the next `limit` users after `cursor` in user_id order. It walks
  * the (tenant, role|org, user) index, so the cost of a page does not grow with
  * how deep into the list it is.
  */
-export async function linkedUsersAfter(s: Store, table: 'user_roles' | 'organization_members', column: 'role_id' | 'org_id', value: string, cursor: string | undefined, limit: number) {
-  let q = linkedUsers(s, table, column, value).select(userCols);
+export function linkedUsersAfter(s: Store, table: 'user_roles' | 'organization_members', column: 'role_id' | 'org_id', value: string, cursor: string | undefined, limit: number) {
+  return usersAfter(s, table, { [column]: value }, cursor, limit);
+}
+/** The members of an organization who hold a role in it, a keyset page as linkedUsersAfter. */
+export function orgRoleMembersAfter(s: Store, orgId: string, roleId: string, cursor: string | undefined, limit: number) {
+  return usersAfter(s, 'organization_member_roles', { org_id: orgId, role_id: roleId }, cursor, limit);
+}
+async function usersAfter(s: Store, table: LinkTable, filter: LinkFilter, cursor: string | undefined, limit: number) {
+  let q = linkedUsers(s, table, filter).select(userCols);
   // Bound both sides of the join: PostgreSQL otherwise merge-joins from the first user (bench: 53 ms → 1 ms deep in 100k members).
   if (cursor !== undefined) q = q.where('l.user_id', '>', cursor).where('u.user_id', '>', cursor);
   const rows: UserSummary[] = await q.orderBy('l.user_id').limit(limit + 1).execute();
@@ -204,19 +215,39 @@ const memberRolesDelete = (s: Store, orgId: string, userId: string) =>
   s.db.deleteFrom('organization_member_roles').where('tenant_id', '=', t(s)).where('org_id', '=', orgId).where('user_id', '=', userId);
 
 // --- organization connections ------------------------------------------------------
-export interface OrgConnection { connection_id: string; assign_membership_on_login: boolean; show_as_button: boolean; is_signup_enabled?: boolean }
-function orgConnQuery(s: Store, orgId: string) {
-  return s.db.selectFrom('organization_connections').where('tenant_id', '=', t(s)).where('org_id', '=', orgId);
+/**
+ * A connection's link to an organization. The newer (early-access) form adds a
+ * name within the organization, an access level, and `is_enabled`: a link can
+ * be kept while disabled, and a disabled link is not an enabled connection
+ * (neither for the enabled_connections routes nor for login).
+ */
+export interface OrgConnection {
+  connection_id: string; assign_membership_on_login: boolean; show_as_button: boolean; is_signup_enabled?: boolean;
+  is_enabled?: boolean; organization_connection_name?: string; organization_access_level?: string;
 }
-export async function listOrgConnections(s: Store, orgId: string, page?: Page, withTotal = false) {
-  let q = orgConnQuery(s, orgId).selectAll().orderBy('connection_id');
+export const linkEnabled = (c: OrgConnection) => c.is_enabled !== false;
+/** `is_enabled` is absent (enabled) or a JSON boolean in the row's data. */
+function enabledSql(s: Store) {
+  return s.backend === 'postgres'
+    ? sql<boolean>`coalesce(data::jsonb ->> 'is_enabled', 'true') = 'true'`
+    : sql<boolean>`coalesce(json_extract(data, '$.is_enabled'), 1) = 1`;
+}
+function orgConnQuery(s: Store, orgId: string, enabled?: boolean) {
+  const q = s.db.selectFrom('organization_connections').where('tenant_id', '=', t(s)).where('org_id', '=', orgId);
+  return enabled === undefined ? q : q.where(enabled ? enabledSql(s) : sql<boolean>`not (${enabledSql(s)})`);
+}
+/** The organization's links, enabled or not unless `enabled` says which. */
+export async function listOrgConnections(s: Store, orgId: string, page?: Page, withTotal = false, enabled?: boolean) {
+  let q = orgConnQuery(s, orgId, enabled).selectAll().orderBy('connection_id');
   if (page) q = q.limit(page.limit).offset(page.offset);
   const rows = await q.execute();
-  return { items: rows.map((r) => ({ connection_id: r.connection_id, ...JSON.parse(r.data) }) as OrgConnection), total: withTotal ? await count(orgConnQuery(s, orgId)) : undefined };
+  return { items: rows.map((r) => ({ connection_id: r.connection_id, ...JSON.parse(r.data) }) as OrgConnection), total: withTotal ? await count(orgConnQuery(s, orgId, enabled)) : undefined };
 }
-export async function getOrgConnection(s: Store, orgId: string, connectionId: string): Promise<OrgConnection | undefined> {
+/** The link if the connection is enabled for the organization; a disabled one too with `includeDisabled`. */
+export async function getOrgConnection(s: Store, orgId: string, connectionId: string, opts: { includeDisabled?: boolean } = {}): Promise<OrgConnection | undefined> {
   const r = await orgConnQuery(s, orgId).selectAll().where('connection_id', '=', connectionId).executeTakeFirst();
-  return r ? { connection_id: r.connection_id, ...JSON.parse(r.data) } : undefined;
+  const link: OrgConnection | undefined = r ? { connection_id: r.connection_id, ...JSON.parse(r.data) } : undefined;
+  return link && (opts.includeDisabled || linkEnabled(link)) ? link : undefined;
 }
 /** Inserts; false when the connection was already enabled. */
 export async function insertOrgConnection(s: Store, orgId: string, c: OrgConnection): Promise<boolean> {

@@ -224,6 +224,14 @@ export class Store {
     const r = await this.db.deleteFrom('tenant_documents').where('tenant_id', '=', this.tenantId).where('name', '=', name).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   }
+  /** Every document whose name starts with `prefix` (a family such as one per screen), by name. */
+  async listTenantDocs<T = any>(prefix: string): Promise<{ name: string; data: T }[]> {
+    // LIKE narrows (`_` and `%` in the prefix only widen it, and SQLite ignores case); the exact test is below.
+    const rows = await this.db.selectFrom('tenant_documents').select(['name', 'data'])
+      .where('tenant_id', '=', this.tenantId).where('name', 'like', `${prefix}%`).execute();
+    return rows.filter((r) => r.name.startsWith(prefix)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((r) => ({ name: r.name, data: JSON.parse(r.data) }));
+  }
 
   // --- signing keys -------------------------------------------------------
   listKeys(): Promise<SigningKeyRow[]> {
