@@ -12,7 +12,7 @@ import type { Env } from './env.ts';
 // login flows share: create, update with metadata merge, password checks.
 
 
-export function gravatar(email: string | null, fallback: string) {
+function gravatar(email: string | null, fallback: string) {
   const h = createHash('md5').update((email ?? '').trim().toLowerCase()).digest('hex');
   const initials = encodeURIComponent(`https://cdn.auth0.com/avatars/${fallback.slice(0, 2).toLowerCase()}.png`);
   return `https://s.gravatar.com/avatar/${h}?s=480&r=pg&d=${initials}`;
@@ -83,23 +83,44 @@ export async function createUser(env: Env, input: NewUser): Promise<UserRow> {
     throw conflict('The username provided is in use already.', 'auth0_idp_error');
   }
   const bare = input.user_id ? String(input.user_id).replace(/^auth0\|/, '') : ids.user();
-  const userId = `auth0|${bare}`;
+  return insertNewUser(env, { connection: conn.data.name, provider: 'auth0', identityId: bare, handle: input.username }, input, {
+    data: { ...(input.phone_verified ? { phone_verified: true } : {}), password_history: [] },
+    password_hash: await hashPassword(input.password),
+  });
+}
+
+/** The profile fields a new user starts with, from the Management API, a signup, an IdP or SCIM. */
+export interface NewUserProfile {
+  email?: string | null; email_verified?: boolean; username?: string | null; phone_number?: string | null;
+  name?: string | null; nickname?: string | null; given_name?: string | null; family_name?: string | null; picture?: string | null;
+  blocked?: boolean; app_metadata?: Record<string, unknown>; user_metadata?: Record<string, unknown>;
+}
+
+/**
+ * Stores a new user with Auth0's defaults (name and nickname from the email or
+ * `handle`, a gravatar picture); user_id is `{provider}|{identityId}`. A taken id
+ * or email in the connection is a 409.
+ */
+export async function insertNewUser(
+  env: Env, who: { connection: string; provider: string; identityId: string; handle?: string },
+  p: NewUserProfile, secret: { data: object; password_hash: string | null },
+): Promise<UserRow> {
   const ts = new Date().toISOString();
-  const email = input.email ? input.email.trim() : null;
-  const passwordHash = await hashPassword(input.password);
+  const email = p.email ? String(p.email).trim() : null;
+  const handle = who.handle ?? null;
   const row: Omit<UserRow, 'tenant_id'> = {
-    user_id: userId, connection: conn.data.name, provider: 'auth0',
-    email, email_norm: email?.toLowerCase() ?? null, email_verified: input.email_verified ? 1 : 0,
-    username: input.username ?? null, phone_number: input.phone_number ?? null,
-    name: input.name ?? email ?? input.username ?? null,
-    nickname: input.nickname ?? (email ? email.split('@')[0] : input.username ?? null),
-    given_name: input.given_name ?? null, family_name: input.family_name ?? null,
-    picture: input.picture ?? gravatar(email, email ?? input.username ?? 'u'),
-    blocked: input.blocked ? 1 : 0, created_at: ts, updated_at: ts, last_login: null, last_ip: null, logins_count: 0,
-    app_metadata: JSON.stringify(input.app_metadata ?? {}), user_metadata: JSON.stringify(input.user_metadata ?? {}),
-    identities: JSON.stringify([{ connection: conn.data.name, user_id: bare, provider: 'auth0', isSocial: false }]),
-    data: JSON.stringify({ ...(input.phone_verified ? { phone_verified: true } : {}), password_history: [] }),
-    password_hash: passwordHash,
+    user_id: `${who.provider}|${who.identityId}`, connection: who.connection, provider: who.provider,
+    email, email_norm: email?.toLowerCase() ?? null, email_verified: p.email_verified ? 1 : 0,
+    username: p.username ?? null, phone_number: p.phone_number ?? null,
+    name: p.name ?? email ?? handle,
+    nickname: p.nickname ?? (email ? email.split('@')[0] : handle),
+    given_name: p.given_name ?? null, family_name: p.family_name ?? null,
+    picture: p.picture ?? gravatar(email, email ?? handle ?? 'u'),
+    blocked: p.blocked ? 1 : 0, created_at: ts, updated_at: ts, last_login: null, last_ip: null, logins_count: 0,
+    app_metadata: JSON.stringify(p.app_metadata ?? {}), user_metadata: JSON.stringify(p.user_metadata ?? {}),
+    identities: JSON.stringify([{ connection: who.connection, user_id: who.identityId, provider: who.provider, isSocial: false }]),
+    data: JSON.stringify(secret.data),
+    password_hash: secret.password_hash,
   };
   try {
     await env.store.insertUser(row);
