@@ -16,11 +16,14 @@ import { managementRouter } from './management/router.ts';
 import { managementRoutes } from './management/index.ts';
 import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
 import { TenantLog } from './tenant/logs.ts';
+import { startLogStreaming } from './management/log-stream-delivery.ts';
 import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { globalTokenRevocation } from './oidc/global-token-revocation.ts';
 import { under } from './lib/paths.ts';
 import { refuseNulUrl } from './lib/nul-guard.ts';
 import { scimEndpoint } from './scim/router.ts';
+import { exportDownload } from './management/export-download.ts';
+import { EXPORT_FILES_PATH } from './management/export-location.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
 
 export const DEFAULT_TENANT = 'default';
@@ -75,6 +78,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
 
   const info = primary ? await bootstrap(env, opts.caPath ?? null) : undefined;
   engine = new Engine(env);
+  const logStreaming = startLogStreaming(env);
   const timer = setInterval(() => { engine!.refreshKeys().catch((e) => log.warn({ err: e.message }, 'key refresh failed')); }, 10_000);
   timer.unref();
 
@@ -98,12 +102,13 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(under(['/api/v2'], mgmt.routes()));
   app.use(discovery(env));
   app.use(under(['/scim/'], scimEndpoint(env)));
+  app.use(under([EXPORT_FILES_PATH], exportDownload(env)));
   app.use(under(LOGIN_PATHS, loginRouter(env, engine).routes()));
   app.use(globalTokenRevocation(env, engine));
   app.use(tokenEndpoint(env, engine));
   app.use(engine.middleware());
   return {
     env, app, db, engine, bootstrap: info,
-    async close() { clearInterval(timer); await env.events.flush(); await db.close(); },
+    async close() { clearInterval(timer); await logStreaming.stop(); await env.events.flush(); await db.close(); },
   };
 }

@@ -5,6 +5,7 @@ import type { ManagementClient } from 'auth0';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { collect, managementClient } from './helpers/sdk.ts';
 import { assertError } from './helpers/assert.ts';
+import { assertScimError, oktaConnection as oktaConnectionOf, provisionedScim, SCIM_SCHEMAS, scimRequest, type ScimRequest } from './helpers/scim.ts';
 
 // Inbound SCIM for enterprise connections, as Okta Workforce provisions users
 // into Auth0: the SCIM configuration and its tokens through the official SDK
@@ -20,62 +21,11 @@ before(async () => {
 after(async () => { await s?.close(); });
 
 const store = () => s.runtime.env.store;
-const CORE = 'urn:ietf:params:scim:schemas:core:2.0:User';
-const LIST = 'urn:ietf:params:scim:api:messages:2.0:ListResponse';
-const PATCH_OP = 'urn:ietf:params:scim:api:messages:2.0:PatchOp';
-const ERROR = 'urn:ietf:params:scim:api:messages:2.0:Error';
+const { user: CORE, list: LIST, patchOp: PATCH_OP, error: ERROR } = SCIM_SCHEMAS;
 
-/** An Okta Workforce connection, with its metadata given so that no discovery runs. */
-async function oktaConnection(name: string, strategy = 'okta'): Promise<string> {
-  const host = `${name}.okta.example`;
-  const r = await s.api('POST', '/connections', {
-    body: {
-      strategy, name, options: {
-        client_id: 'x', client_secret: 'y', domain: host, ...(strategy === 'oidc' ? { type: 'back_channel' } : {}),
-        oidc_metadata: {
-          issuer: `https://${host}`, authorization_endpoint: `https://${host}/oauth2/v1/authorize`, token_endpoint: `https://${host}/oauth2/v1/token`,
-          jwks_uri: `https://${host}/oauth2/v1/keys`, id_token_signing_alg_values_supported: ['RS256'],
-        },
-      },
-    },
-  });
-  assert.equal(r.status, 201, JSON.stringify(r.body));
-  return r.body.id;
-}
-
-/** A connection with a SCIM configuration and a token holding `scopes`. */
-async function provisioned(name: string, scopes = ['get:users', 'post:users', 'put:users', 'patch:users', 'delete:users']) {
-  const id = await oktaConnection(name);
-  await mc.connections.scimConfiguration.create(id, {});
-  const { token } = await mc.connections.scimConfiguration.tokens.create(id, { scopes });
-  return { id, token: token! };
-}
-
-interface ScimReply { status: number; body: any; headers: Headers }
-async function scim(conn: { id: string; token?: string }, method: string, path: string, opts: { body?: unknown; raw?: string; type?: string; token?: string } = {}): Promise<ScimReply> {
-  const token = opts.token ?? conn.token;
-  const body = opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body));
-  const r = await fetch(`${s.baseUrl}/scim/v2/connections/${conn.id}${path}`, {
-    method,
-    headers: {
-      'user-agent': 'Okta SCIM Client 1.0.0', accept: 'application/scim+json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(body !== undefined ? { 'content-type': opts.type ?? 'application/scim+json; charset=utf-8' } : {}),
-    },
-    body,
-  });
-  const text = await r.text();
-  return { status: r.status, body: text ? JSON.parse(text) : undefined, headers: r.headers };
-}
-
-function assertScimError(r: ScimReply, status: number, scimType?: string) {
-  assert.equal(r.status, status, JSON.stringify(r.body));
-  assert.match(String(r.headers.get('content-type')), /^application\/scim\+json/);
-  assert.deepEqual(r.body.schemas, [ERROR]);
-  assert.equal(r.body.status, String(status));
-  assert.equal(typeof r.body.detail, 'string');
-  assert.equal(r.body.scimType, scimType);
-}
+const oktaConnection = (name: string, strategy = 'okta') => oktaConnectionOf(s, name, strategy);
+const provisioned = (name: string, scopes = ['get:users', 'post:users', 'put:users', 'patch:users', 'delete:users']) => provisionedScim(s, mc, name, scopes);
+const scim = (conn: { id: string; token?: string }, method: string, path: string, opts: ScimRequest = {}) => scimRequest(s, conn, method, path, opts);
 
 /** The user as Okta's SCIM client creates it. */
 const oktaUser = (login: string, externalId: string, extra: Record<string, unknown> = {}) => ({
@@ -476,7 +426,7 @@ test('bad input is a SCIM 4xx with its scimType, never a 5xx', async () => {
     assert.equal(r.status, 400, JSON.stringify(Operations));
     assert.deepEqual(r.body.schemas, [ERROR]);
   }
-  const unknownRoute = await scim(conn, 'GET', '/Groups');
+  const unknownRoute = await scim(conn, 'GET', '/ServiceProviderConfig');
   assertScimError(unknownRoute, 404);
   assertScimError(await scim({ id: 'con_nonexistent00000', token: conn.token }, 'GET', '/Users'), 401);
   // What was refused left the user as it was.

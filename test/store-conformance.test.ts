@@ -6,7 +6,8 @@ import pg from 'pg';
 import { openDb, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { Store } from '../src/store/store.ts';
-import { deleteOrganization } from '../src/store/rbac-store.ts';
+import { deleteOrganization, deleteRole, permissionNamesFor } from '../src/store/rbac-store.ts';
+import * as groups from '../src/store/group-store.ts';
 import type { UserRow } from '../src/store/schema.ts';
 import { UniqueViolation } from '../src/lib/errors.ts';
 import { adapterFactory } from '../src/oidc/adapter.ts';
@@ -301,6 +302,47 @@ describe('users', () => {
     await b.deleteUser('auth0|g1');
   });
 
+  test('linking: a linked identity is hidden from user reads but found by its connection; races land once; unlink and deletes', async () => {
+    const ids = (u: UserRow) => JSON.parse(u.identities).map((i: any) => i.user_id);
+    const own = (id: string) => ({ identities: JSON.stringify([{ user_id: id, provider: 'auth0', connection: 'db' }]) });
+    await a.insertUser(userRow('auth0|lp', 'lp@example.com', own('lp')));
+    await a.insertUser(userRow('auth0|lp2', 'lp2@example.com', own('lp2')));
+    await a.insertUser(userRow('auth0|ls', 'ls@example.com', { connection: 'db2' }));
+    await a.upsertPayload({ model: 'Session', id: 'sess-ls', payload: '{}', grant_id: null, uid: 'uls', user_code: null, account_id: 'auth0|ls', expires_at: null, consumed_at: null });
+    const p = (await a.getUser('auth0|lp'))!;
+    const p2 = (await a.getUser('auth0|lp2'))!;
+    const withS = (u: UserRow) => JSON.stringify([...JSON.parse(u.identities), { user_id: 'ls', provider: 'auth0', connection: 'db2' }]);
+    const raced = await Promise.all([a.linkUser('auth0|lp', 'auth0|ls', p, withS(p), 't1'), a.linkUser('auth0|lp2', 'auth0|ls', p2, withS(p2), 't1')]);
+    assert.deepEqual(raced.filter(Boolean).length, 1, 'one secondary links into one primary');
+    const winner = raced[0] ? 'auth0|lp' : 'auth0|lp2';
+    const loser = raced[0] ? 'auth0|lp2' : 'auth0|lp';
+    assert.deepEqual(ids((await a.getUser(loser))!), [loser.slice(6)], 'the losing primary is unchanged');
+    assert.deepEqual(ids((await a.getUser(winner))!), [winner.slice(6), 'ls']);
+    assert.equal(await a.getUser('auth0|ls'), undefined);
+    assert.equal((await a.getUser('auth0|ls', { linked: true }))!.linked_to, winner);
+    assert.equal((await a.userByConnectionEmail('db2', 'ls@example.com'))!.user_id, 'auth0|ls');
+    assert.deepEqual(await a.usersByEmail('ls@example.com'), []);
+    assert.ok(!(await a.usersQuery().select('user_id').execute()).some((r) => r.user_id === 'auth0|ls'));
+    assert.ok((await a.usersQuery({ linked: true }).select('user_id').execute()).some((r) => r.user_id === 'auth0|ls'));
+    assert.equal(await a.findPayload('Session', 'id', 'sess-ls'), undefined, "the secondary's sessions end");
+    assert.deepEqual((await a.linkedIdentities(winner)).map((r) => r.user_id), ['auth0|ls']);
+    assert.equal(await a.deleteUser('auth0|ls'), false, 'a linked identity is not deleted as a user');
+
+    const w = (await a.getUser(winner))!;
+    assert.equal(await a.unlinkUser(winner, 'auth0|ls', p, JSON.stringify([]), 't2'), false, 'a stale read of the identities changes nothing');
+    assert.equal(await a.unlinkUser(winner, 'auth0|ls', w, JSON.stringify(JSON.parse(w.identities).slice(0, 1)), 't2'), true);
+    assert.equal((await a.getUser('auth0|ls'))!.linked_to, null);
+    assert.deepEqual(ids((await a.getUser(winner))!), [winner.slice(6)]);
+
+    // Deleting a primary takes its linked identities along.
+    const w2 = (await a.getUser(winner))!;
+    assert.equal(await a.linkUser(winner, 'auth0|ls', w2, withS(w2), 't3'), true);
+    assert.equal(await a.deleteUser(winner), true);
+    assert.equal(await a.getUser('auth0|ls', { linked: true }), undefined);
+    await a.deleteUser(loser);
+    assert.equal(await a.getUser(loser), undefined);
+  });
+
   test('usersQuery is scoped to the tenant', async () => {
     const rows = await a.usersQuery().select('user_id').orderBy('user_id').execute();
     assert.deepEqual(rows.map((r) => r.user_id), ['auth0|1', 'auth0|3']);
@@ -445,6 +487,107 @@ describe('oidc payloads', () => {
     assert.ok((await codes.find('live'))!.consumed);
     await codes.revokeByGrantId('g9');
     assert.equal(await codes.find('live'), undefined);
+  });
+});
+
+describe('groups', () => {
+  const members = async (s: Store, id: string) => (await groups.groupMembers(s, id)).map((m) => m.user_id);
+  const roleIds = async (s: Store, groupId: string) => (await groups.linkedIdsAfter(s, 'group_id', groupId, undefined, 100)).ids;
+
+  test('insert with members, get, list with filters and totals; a name is unique per connection and tenant', async () => {
+    for (const u of ['okta|g|m1', 'okta|g|m2', 'okta|g|m3']) await a.insertUser(userRow(u, `${u.slice(7)}@g.example`, { connection: 'g' }));
+    const g1 = await groups.insertGroup(a, { id: 'grp_one', connection: 'con_g', name: 'Eng', external_id: 'x1' }, ['okta|g|m1', 'okta|g|m2', 'okta|g|m1']);
+    await groups.insertGroup(a, { id: 'grp_two', connection: 'con_g', name: 'Ops_100%', external_id: null });
+    await groups.insertGroup(a, { id: 'grp_three', connection: 'con_h', name: 'Eng', external_id: null });
+    await groups.insertGroup(b, { id: 'grp_one', connection: 'con_g', name: 'Eng', external_id: null });
+    assert.deepEqual(await groups.getGroup(a, 'grp_one'), g1);
+    assert.equal(g1.external_id, 'x1');
+    assert.deepEqual(await members(a, 'grp_one'), ['okta|g|m1', 'okta|g|m2']);
+    assert.deepEqual(await members(b, 'grp_one'), []);
+    await assert.rejects(groups.insertGroup(a, { id: 'grp_dup', connection: 'con_g', name: 'Eng', external_id: null }, ['okta|g|m3']), UniqueViolation);
+    assert.equal(await groups.getGroup(a, 'grp_dup'), undefined);
+    assert.deepEqual(await db.kysely.selectFrom('group_members').selectAll().where('group_id', '=', 'grp_dup').execute(), [], 'a refused insert adds no members');
+
+    const all = await groups.listGroups(a, { connection: 'con_g' }, { offset: 0, limit: 10 }, true);
+    assert.deepEqual([all.items.map((g) => g.id), all.total], [['grp_one', 'grp_two'], 2]);
+    assert.deepEqual((await groups.listGroups(a, { name: 'Eng' }, { offset: 0, limit: 10 }, false)).items.map((g) => g.id).sort(), ['grp_one', 'grp_three']);
+    assert.deepEqual((await groups.listGroups(a, { external_id: 'x1' }, { offset: 0, limit: 10 }, false)).items.map((g) => g.id), ['grp_one']);
+    assert.deepEqual((await groups.listGroups(a, { search: '_100%' }, { offset: 0, limit: 10 }, false)).items.map((g) => g.id), ['grp_two']);
+    assert.deepEqual((await groups.listGroups(a, { search: 'o_' }, { offset: 0, limit: 10 }, false)).items, [], 'LIKE wildcards match only themselves');
+    assert.deepEqual((await groups.listGroups(a, { search: 'ENG' }, { offset: 1, limit: 1 }, true)).total, 2);
+    assert.deepEqual((await groups.listGroups(b, {}, { offset: 0, limit: 10 }, true)).total, 1);
+  });
+
+  test('update: rename, replace, add and remove members in one write; a taken name changes nothing', async () => {
+    const before = (await groups.getGroup(a, 'grp_one'))!;
+    assert.equal(await groups.updateGroup(a, 'grp_one', { name: 'Engineering', members: { add: ['okta|g|m3'], remove: ['okta|g|m1'] } }), true);
+    const after = (await groups.getGroup(a, 'grp_one'))!;
+    assert.equal(after.name, 'Engineering');
+    assert.ok(after.updated_at >= before.updated_at);
+    assert.deepEqual(await members(a, 'grp_one'), ['okta|g|m2', 'okta|g|m3']);
+    assert.equal(await groups.updateGroup(a, 'grp_one', { members: { replace: ['okta|g|m1', 'okta|g|m3'] } }), true);
+    assert.deepEqual(await members(a, 'grp_one'), ['okta|g|m1', 'okta|g|m3']);
+    await assert.rejects(groups.updateGroup(a, 'grp_one', { name: 'Ops_100%', members: { replace: [] } }), UniqueViolation);
+    assert.equal((await groups.getGroup(a, 'grp_one'))!.name, 'Engineering');
+    assert.deepEqual(await members(a, 'grp_one'), ['okta|g|m1', 'okta|g|m3'], 'the refused write left the members');
+    assert.equal(await groups.updateGroup(a, 'grp_none', { name: 'x' }), false);
+    const listed = await groups.listUserGroups(a, 'okta|g|m1', { offset: 0, limit: 10 }, true);
+    assert.deepEqual([listed.items.map((g) => g.id), listed.total, typeof listed.items[0].membership_created_at], [['grp_one'], 1, 'string']);
+    assert.deepEqual((await groups.groupMembers(a, 'grp_one', 'okta|g|m1', 1)).map((m) => m.user_id), ['okta|g|m3']);
+  });
+
+  test("group roles: idempotent links, both directions paged; members hold the roles' permissions", async () => {
+    await a.roles.insert('rol_g1', { name: 'g1' }, { name: 'g1' });
+    await a.roles.insert('rol_g2', { name: 'g2' }, { name: 'g2' });
+    await db.kysely.insertInto('role_permissions').values([
+      { tenant_id: 'tenant-a', role_id: 'rol_g1', resource_server_identifier: 'api-g', permission_name: 'read' },
+      { tenant_id: 'tenant-a', role_id: 'rol_g2', resource_server_identifier: 'api-g', permission_name: 'write' },
+    ]).execute();
+    const pairs = [{ group_id: 'grp_one', role_id: 'rol_g1' }, { group_id: 'grp_one', role_id: 'rol_g2' }, { group_id: 'grp_two', role_id: 'rol_g1' }];
+    await groups.assignGroupRoles(a, pairs);
+    await groups.assignGroupRoles(a, pairs);
+    assert.deepEqual(await roleIds(a, 'grp_one'), ['rol_g1', 'rol_g2']);
+    const page = await groups.linkedIdsAfter(a, 'role_id', 'rol_g1', undefined, 1);
+    assert.deepEqual(page, { ids: ['grp_one'], more: true });
+    assert.deepEqual(await groups.linkedIdsAfter(a, 'role_id', 'rol_g1', 'grp_one', 1), { ids: ['grp_two'], more: false });
+    assert.deepEqual(await permissionNamesFor(a, 'okta|g|m1', 'api-g'), ['read', 'write']);
+    assert.deepEqual(await permissionNamesFor(a, 'okta|g|m2', 'api-g'), [], 'a former member holds nothing');
+    assert.deepEqual(await permissionNamesFor(b, 'okta|g|m1', 'api-g'), []);
+    assert.deepEqual((await groups.userGroupRoles(a, 'okta|g|m1')).map((r) => r.role_id), ['rol_g1', 'rol_g2']);
+    assert.deepEqual((await groups.listUserGroupRolePermissions(a, 'okta|g|m1', 'api-g')).map((p) => p.permission_name).sort(), ['read', 'write']);
+    await groups.unassignGroupRoles(a, [{ group_id: 'grp_one', role_id: 'rol_g2' }, { group_id: 'grp_one', role_id: 'rol_none' }]);
+    assert.deepEqual(await permissionNamesFor(a, 'okta|g|m1', 'api-g'), ['read']);
+  });
+
+  test('deletes cascade: a user leaves its groups, a role its group links, a group and a connection take theirs, in this tenant only', async () => {
+    await groups.updateGroup(b, 'grp_one', { members: { add: ['okta|g|m1'] } });
+    await groups.assignGroupRoles(b, [{ group_id: 'grp_one', role_id: 'rol_g1' }]);
+    assert.equal(await a.deleteUser('okta|g|m1'), true);
+    assert.deepEqual(await members(a, 'grp_one'), ['okta|g|m3']);
+    assert.deepEqual(await members(b, 'grp_one'), ['okta|g|m1'], "another tenant's membership stays");
+
+    await deleteRole(a, 'rol_g1');
+    assert.deepEqual(await roleIds(a, 'grp_one'), []);
+    assert.deepEqual(await roleIds(a, 'grp_two'), []);
+    assert.deepEqual(await roleIds(b, 'grp_one'), ['rol_g1']);
+
+    await groups.assignGroupRoles(a, [{ group_id: 'grp_three', role_id: 'rol_g2' }]);
+    await groups.updateGroup(a, 'grp_three', { members: { add: ['okta|g|m3'] } });
+    assert.equal(await groups.deleteGroup(a, 'grp_three'), true);
+    assert.equal(await groups.getGroup(a, 'grp_three'), undefined);
+    assert.deepEqual(await db.kysely.selectFrom('group_members').selectAll().where('tenant_id', '=', 'tenant-a').where('group_id', '=', 'grp_three').execute(), []);
+    assert.deepEqual(await roleIds(a, 'grp_three'), []);
+    assert.equal(await groups.deleteGroup(a, 'grp_three'), false);
+
+    await a.connections.insert('con_g', { name: 'g', strategy: 'okta' }, { name: 'g', strategy: 'okta' });
+    await groups.assignGroupRoles(a, [{ group_id: 'grp_one', role_id: 'rol_g2' }]);
+    assert.equal(await a.deleteConnection('con_g', 'g'), true);
+    assert.deepEqual((await groups.listGroups(a, {}, { offset: 0, limit: 10 }, true)).total, 0);
+    for (const table of ['group_members', 'group_roles'] as const) {
+      assert.deepEqual(await db.kysely.selectFrom(table).selectAll().where('tenant_id', '=', 'tenant-a').execute(), [], table);
+    }
+    assert.ok(await groups.getGroup(b, 'grp_one'), "another tenant's group of a same-id connection stays");
+    assert.deepEqual(await roleIds(b, 'grp_one'), ['rol_g1']);
   });
 });
 

@@ -17,6 +17,10 @@ export class ApiError extends Error {
 
 export const badRequest = (message: string, errorCode = 'invalid_body') => new ApiError(400, message, errorCode);
 export const invalidQuery = (message: string) => new ApiError(400, message, 'invalid_query_string');
+/** A query parameter the spec marks required (the query schema checks types only). */
+export function requireQuery(query: Record<string, unknown>, name: string) {
+  if (query[name] === undefined || query[name] === '') throw invalidQuery(`Query validation error: 'Missing required property: ${name}'.`);
+}
 export const notFound = (message: string, errorCode = 'inexistent_resource') => new ApiError(404, message, errorCode);
 export const conflict = (message: string, errorCode = 'conflict') => new ApiError(409, message, errorCode);
 

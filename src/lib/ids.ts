@@ -11,6 +11,17 @@ export function alnum(n: number): string {
   }
   return out;
 }
+const BASE58 = '123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz';
+/** Random base58 string (the alphabet of Auth0's group ids). */
+function base58(n: number): string {
+  let out = '';
+  while (out.length < n) {
+    for (const b of randomBytes(n * 2)) {
+      if (b < 232 && out.length < n) out += BASE58[b % 58];
+    }
+  }
+  return out;
+}
 export const hex = (bytes: number) => randomBytes(bytes).toString('hex');
 
 // Id shapes follow Auth0's so clients that sniff prefixes keep working.
@@ -24,4 +35,5 @@ export const ids = {
   role: () => `rol_${alnum(16)}`,
   organization: () => `org_${alnum(16)}`,
   invitation: () => `uinv_${alnum(16)}`,
+  group: () => `grp_${base58(22)}`,
 };

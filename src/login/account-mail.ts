@@ -5,8 +5,8 @@ import { esc } from './html.ts';
 import { sendMail, type Mail } from './mail.ts';
 import { createTicket, type TicketData } from './tickets.ts';
 
-// The two account emails: reset your password, and verify your email. Each
-// carries a ticket link to a /u/ page.
+// The account emails: reset your password, verify your email, and enroll in
+// MFA. Each carries a ticket link to a /u/ page.
 
 type Extra = Omit<TicketData, 'user_id'> & { ttl_sec?: number };
 
@@ -30,6 +30,12 @@ export async function verificationMail(env: Env, user: UserRow, extra: Extra = {
   const link = await createTicket(env, 'VerifyTicket', { ...data, user_id: user.user_id }, ttl_sec);
   const brand = (await tenantSettings(env)).friendly_name;
   return compose(brand, user.email!, `Verify your email for ${brand}`, `Please confirm that ${user.email} is your email address.`, 'Verify your email', link);
+}
+
+/** The MFA enrollment invitation; the ticket is made by the caller, which also answers its link. */
+export async function enrollmentMail(env: Env, to: string, link: string): Promise<Mail> {
+  const brand = (await tenantSettings(env)).friendly_name;
+  return compose(brand, to, `Secure your ${brand} account`, `You are invited to enroll in multi-factor authentication for your ${brand} account.`, 'Enroll now', link);
 }
 
 export async function sendVerificationEmail(env: Env, user: UserRow, extra: Extra = {}) {

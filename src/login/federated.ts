@@ -7,6 +7,7 @@ import { callbackUrl, finishUpstreamLogin, startUpstreamLogin, type UpstreamRequ
 import { mapProfile } from '../connections/profile-map.ts';
 import { createFederatedUser, ENTERPRISE_STRATEGIES, findFederatedUser, syncFederatedUser, type ConnectionDoc } from '../tenant/federated-users.ts';
 import { recordFailedLogin, recordLogin } from '../oidc/account.ts';
+import { accountFor } from '../tenant/account-linking.ts';
 import { errorPage, engineBranding, finish, loadInteraction, type LoginContext } from './interaction.ts';
 import { loginAttempt } from './login.ts';
 
@@ -86,12 +87,13 @@ async function callback(ctx: Koa.Context, env: Env, engine: Engine) {
     if ((e as any).statusCode !== 409) throw e;
     return deny(ctx, lc.interaction, 'access_denied', 'A user with this email address already exists in the connection');
   }
-  if (user.blocked) {
+  const account = await accountFor(env, user);
+  if (!account || user.blocked || account.blocked) {
     await recordFailedLogin(env, attempt, user, true);
     return deny(ctx, lc.interaction, 'unauthorized', 'user is blocked');
   }
-  await recordLogin(env, user, attempt);
-  await finish(ctx, lc.interaction, { login: { accountId: user.user_id, remember: true, amr: ['federated'] } });
+  await recordLogin(env, account, attempt, user);
+  await finish(ctx, lc.interaction, { login: { accountId: account.user_id, remember: true, amr: ['federated'] } });
 }
 
 export function federatedRoutes(router: Router, env: Env, engine: Engine) {

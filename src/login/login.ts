@@ -3,6 +3,7 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
+import { accountFor } from '../tenant/account-linking.ts';
 import { attackRefusal, recordFailedLogin, recordLogin, type LoginAttempt } from '../oidc/account.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
@@ -98,15 +99,16 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
     const wrong = conn.data.options?.requires_username ? 'Wrong username or password' : WRONG;
     const refusal = await attackRefusal(env, attempt, user);
     if (refusal) return renderLogin(ctx, env, lc, { email, error: refusal, status: 429 });
-    if (!(await verifyPassword(user, password)) || !user) {
+    if (!(await verifyPassword(user, password, env)) || !user) {
       await recordFailedLogin(env, attempt, user);
       return renderLogin(ctx, env, lc, { email, error: wrong, status: 401 });
     }
-    if (user.blocked) {
+    const account = await accountFor(env, user);
+    if (!account || user.blocked || account.blocked) {
       await recordFailedLogin(env, attempt, user, true);
       return renderLogin(ctx, env, lc, { email, error: 'Your account has been blocked. Please contact the administrator.', status: 401 });
     }
-    await recordLogin(env, user, attempt);
-    await finish(ctx, lc.interaction, { login: { accountId: user.user_id, remember: true } });
+    await recordLogin(env, account, attempt, user);
+    await finish(ctx, lc.interaction, { login: { accountId: account.user_id, remember: true } });
   });
 }

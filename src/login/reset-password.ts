@@ -85,7 +85,7 @@ export function resetPasswordRoutes(router: Router, env: Env) {
     const brand = await branding(env);
     const ticket = str(ctx.query.ticket);
     const data = await peekTicket(env, 'PasswordTicket', ticket);
-    const user = data && await env.store.getUser(data.user_id);
+    const user = data && await env.store.getUser(data.user_id, { linked: true });
     if (!user) return invalidLink(ctx, brand);
     resetForm(ctx, env, brand, { ticket, email: user.email, policy: await policyText(env, user.connection) });
   });
@@ -96,7 +96,7 @@ export function resetPasswordRoutes(router: Router, env: Env) {
     const ticket = str(body.ticket);
     if (!checkCsrf(ctx, csrfSecret(env), body._csrf)) return expiredForm(ctx, brand);
     const data = await claimTicket(env, 'PasswordTicket', ticket);
-    const user = data && await env.store.getUser(data.user_id);
+    const user = data && await env.store.getUser(data.user_id, { linked: true });
     if (!data || !user) return invalidLink(ctx, brand);
     const retry = async (error: string) => {
       await releaseTicket(env, 'PasswordTicket', ticket);
@@ -106,7 +106,7 @@ export function resetPasswordRoutes(router: Router, env: Env) {
     if (!password) return retry('Please enter a new password.');
     if (password !== str(body.confirm_password)) return retry('The passwords do not match.');
     try {
-      await updateUser(env, user.user_id, { password, ...(data.mark_email_as_verified ? { email_verified: true } : {}) });
+      await updateUser(env, user.user_id, { password, ...(data.mark_email_as_verified ? { email_verified: true } : {}) }, { linked: true });
     } catch (e) {
       if (e instanceof ApiError && e.statusCode === 400) return retry(policyMessage(e));
       await releaseTicket(env, 'PasswordTicket', ticket);

@@ -1,20 +1,23 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Env } from '../tenant/env.ts';
 
-// Single-use, expiring tickets for password reset and email verification.
+// Single-use, expiring tickets for password reset, email verification and MFA enrollment.
 // The ticket in the link is 256 random bits; only its hash is stored (as an
 // oidc_payloads row), so the database never holds a usable ticket. Using one
 // claims it atomically, which is what makes it single-use under concurrency.
 
-export type TicketKind = 'PasswordTicket' | 'VerifyTicket';
+export type TicketKind = 'PasswordTicket' | 'VerifyTicket' | 'GuardianEnrollmentTicket';
 export interface TicketData {
   user_id: string; client_id?: string; result_url?: string; organization_id?: string;
   mark_email_as_verified?: boolean; include_email?: boolean;
+  /** MFA enrollment tickets: the factor to enroll and whether an enrolled user may add another. */
+  factor?: string; allow_multiple_enrollments?: boolean;
 }
 
-/** Auth0's default lifetime for both kinds of ticket: five days. */
+/** Auth0's default lifetime for every kind of ticket: five days. */
 export const DEFAULT_TICKET_TTL = 5 * 24 * 3600;
-const PAGES: Record<TicketKind, string> = { PasswordTicket: 'u/reset-password', VerifyTicket: 'u/email-verification' };
+// No page serves MFA enrollment tickets yet: the ticket is kept (hashed) for when one does.
+const PAGES: Record<TicketKind, string> = { PasswordTicket: 'u/reset-password', VerifyTicket: 'u/email-verification', GuardianEnrollmentTicket: 'u/guardian/enrollment' };
 const hashOf = (ticket: string) => createHash('sha256').update(ticket).digest('base64url');
 const wellFormed = (ticket: unknown): ticket is string => typeof ticket === 'string' && /^[A-Za-z0-9_-]{43}$/.test(ticket);
 

@@ -5,7 +5,8 @@ import { listResponse } from './pagination.ts';
 import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
 
-const json = (doc: { id: string; data: any }) => ({ id: doc.id, ...doc.data });
+// The organizations a grant is associated with are kept on it but served by organization-client-grants.ts.
+const json = (doc: { id: string; data: any }) => { const { organizations: _, ...data } = doc.data; return { id: doc.id, ...data }; };
 
 async function checkScopes(env: Env, audience: string, scope: string[]) {
   const rs = await env.store.resourceServers.findBy('identifier', audience);
@@ -30,7 +31,7 @@ export async function createClientGrant(env: Env, body: { client_id: string; aud
   return json({ id, data });
 }
 
-async function load(env: Env, id: string) {
+export async function loadClientGrant(env: Env, id: string) {
   const doc = await env.store.clientGrants.get(id);
   if (!doc) throw notFound('The client grant does not exist');
   return doc;
@@ -44,16 +45,16 @@ export const clientGrantRoutes: Route[] = [
     },
   }, { key: 'client_grants' })),
   route('POST', '/client-grants', async ({ env, body }) => reply(201, await createClientGrant(env, body))),
-  route('GET', '/client-grants/{id}', async ({ env, params }) => json(await load(env, params.id))),
+  route('GET', '/client-grants/{id}', async ({ env, params }) => json(await loadClientGrant(env, params.id))),
   route('PATCH', '/client-grants/{id}', async ({ env, params, body }) => {
-    const doc = await load(env, params.id);
+    const doc = await loadClientGrant(env, params.id);
     if (body.scope) await checkScopes(env, doc.data.audience, body.scope);
-    const saved = await patchDoc(env.store.clientGrants, doc.id, () => load(env, doc.id), (cur) => ({ data: { ...cur.data, ...body } }));
+    const saved = await patchDoc(env.store.clientGrants, doc.id, () => loadClientGrant(env, doc.id), (cur) => ({ data: { ...cur.data, ...body } }));
     env.invalidate('clients');
     return json(saved);
   }),
   route('DELETE', '/client-grants/{id}', async ({ env, params }) => {
-    await load(env, params.id);
+    await loadClientGrant(env, params.id);
     await env.store.clientGrants.delete(params.id);
     env.invalidate('clients');
   }),

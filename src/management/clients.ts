@@ -5,6 +5,7 @@ import { listResponse } from './pagination.ts';
 import { projector } from './fields.ts';
 import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
+import { checkAuthMethods, credentialsOnCreate, shownClientData } from './client-auth-methods.ts';
 
 const GRANTS_BY_APP_TYPE: Record<string, string[]> = {
   non_interactive: ['client_credentials'],
@@ -42,10 +43,11 @@ function withDefaults(body: any, tenantName: string) {
 }
 
 export async function clientJson(env: Env, doc: { id: string; data: any; secret?: string | null }) {
+  const { shown, secretShown } = shownClientData(doc.data);
   return {
-    ...doc.data,
+    ...shown,
     client_id: doc.id,
-    ...(doc.secret ? { client_secret: env.box.open(doc.secret) } : {}),
+    ...(doc.secret && secretShown ? { client_secret: env.box.open(doc.secret) } : {}),
     signing_keys: [{ cert: env.keys.current().row.cert, pkcs7: '', subject: `/CN=${env.config.domain.replace(/:\d+$/, '')}` }],
   };
 }
@@ -54,6 +56,9 @@ export async function createClient(env: Env, body: any, opts: { clientId?: strin
   const tenant = await env.store.getTenant();
   const data = withDefaults(body, tenant?.name ?? 'default');
   delete data.client_id; delete data.client_secret;
+  // private_key_jwt with inline credentials: they become the client's own, and no secret method is defaulted.
+  const auth = credentialsOnCreate(body);
+  if (auth) { Object.assign(data, auth); delete data.token_endpoint_auth_method; }
   const id = opts.clientId ?? ids.client();
   const secret = body.client_secret ?? opts.secret ?? ids.clientSecret();
   const sealed = env.box.seal(secret);
@@ -104,6 +109,7 @@ export const clientRoutes: Route[] = [
         if ((k === 'jwt_configuration' || k === 'refresh_token') && v && typeof v === 'object') data[k] = { ...data[k], ...v };
         else data[k] = v;
       }
+      checkAuthMethods(data, body);
       return { data, columns: { name: data.name, ...secret } };
     });
     env.invalidate('clients');

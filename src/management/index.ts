@@ -1,22 +1,31 @@
 import type { Route } from './router.ts';
 import { clientRoutes } from './clients.ts';
+import { clientCredentialRoutes } from './client-credentials.ts';
 import { resourceServerRoutes } from './resource-servers.ts';
 import { clientGrantRoutes } from './client-grants.ts';
 import { connectionRoutes } from './connections.ts';
 import { scimConfigurationRoutes } from './scim-configuration.ts';
 import { connectionKeyRoutes } from './connection-keys.ts';
 import { userRoutes } from './users.ts';
+import { userIdentityRoutes } from './user-identities.ts';
 import { tenantRoutes } from './tenant-settings.ts';
 import { keyRoutes } from './keys.ts';
 import { emailRoutes } from './emails.ts';
 import { ticketRoutes } from './tickets.ts';
 import { jobRoutes } from './jobs.ts';
+import { userImportRoutes } from './user-imports.ts';
+import { userExportRoutes } from './user-exports.ts';
 import { sessionRoutes } from './sessions.ts';
+import { grantRoutes } from './grants.ts';
+import { connectionUserRoutes } from './connection-users.ts';
 import { refreshTokenRoutes } from './refresh-tokens.ts';
 import { roleRoutes } from './roles.ts';
 import { rolePermissionRoutes } from './role-permissions.ts';
 import { roleUserRoutes } from './role-users.ts';
 import { userRoleRoutes } from './user-roles.ts';
+import { groupRoutes } from './groups.ts';
+import { groupRoleRoutes } from './group-roles.ts';
+import { userGroupRoutes } from './user-groups.ts';
 import { userPermissionRoutes } from './user-permissions.ts';
 import { organizationRoutes } from './organizations.ts';
 import { organizationMemberRoutes } from './organization-members.ts';
@@ -33,6 +42,8 @@ import { userBlockRoutes } from './user-blocks.ts';
 import { clientConnectionRoutes } from './client-connections.ts';
 import { attackProtectionRoutes } from './attack-protection.ts';
 import { guardianRoutes } from './guardian.ts';
+import { guardianProviderRoutes } from './guardian-providers.ts';
+import { userMultifactorRoutes } from './user-multifactor.ts';
 import { promptRoutes } from './prompts.ts';
 import { brandingRoutes } from './branding.ts';
 import { brandingThemeRoutes } from './branding-themes.ts';
@@ -45,6 +56,8 @@ import { hookRoutes } from './hooks.ts';
 import { hookSecretRoutes } from './hook-secrets.ts';
 import { customDomainRoutes } from './custom-domains.ts';
 import { selfServiceProfileRoutes } from './self-service-profiles.ts';
+import { selfServiceSsoTicketRoutes } from './self-service-sso-tickets.ts';
+import { deviceCredentialRoutes } from './device-credentials.ts';
 import { formRoutes } from './forms.ts';
 import { flowRoutes } from './flows.ts';
 import { phoneProviderRoutes } from './phone-providers.ts';
@@ -58,27 +71,50 @@ import { actionModuleRoutes } from './action-modules.ts';
 import { actionModuleVersionRoutes } from './action-module-versions.ts';
 import { actionTriggerRoutes } from './action-triggers.ts';
 import { emailTemplateRoutes } from './email-templates.ts';
-
+import { organizationClientGrantRoutes } from './organization-client-grants.ts';
+import { organizationDiscoveryDomainRoutes } from './organization-discovery-domains.ts';
+import { effectiveRoleRoutes } from './effective-roles.ts';
+import { effectivePermissionRoutes } from './effective-permissions.ts';
+import { logStreamRoutes } from './log-streams.ts';
+import { eventStreamRoutes } from './event-stream-deliveries.ts';
+import { networkAclRoutes } from './network-acls.ts';
+import { rateLimitPolicyRoutes } from './rate-limit-policies.ts';
+import { tokenExchangeProfileRoutes } from './token-exchange-profiles.ts';
+import { userAttributeProfileRoutes } from './user-attribute-profiles.ts';
+import { verifiableCredentialTemplateRoutes } from './verifiable-credential-templates.ts';
+import { supplementalSignalRoutes } from './supplemental-signals.ts';
+import { riskAssessmentRoutes } from './risk-assessments.ts';
+import { phoneProviderProtectionRoutes } from './phone-provider-protection.ts';
+import { customSigningKeyRoutes } from './custom-signing-keys.ts';
 /** Every implemented Management API route; one line per resource file. */
 export const managementRoutes: Route[] = [
   ...clientRoutes,
+  ...clientCredentialRoutes,
   ...resourceServerRoutes,
   ...clientGrantRoutes,
   ...connectionRoutes,
   ...scimConfigurationRoutes,
   ...connectionKeyRoutes,
   ...userRoutes,
+  ...userIdentityRoutes,
   ...tenantRoutes,
   ...keyRoutes,
   ...emailRoutes,
   ...ticketRoutes,
   ...jobRoutes,
+  ...userImportRoutes,
+  ...userExportRoutes,
   ...sessionRoutes,
+  ...grantRoutes,
+  ...connectionUserRoutes,
   ...refreshTokenRoutes,
   ...roleRoutes,
   ...rolePermissionRoutes,
   ...roleUserRoutes,
   ...userRoleRoutes,
+  ...groupRoutes,
+  ...groupRoleRoutes,
+  ...userGroupRoutes,
   ...userPermissionRoutes,
   ...organizationRoutes,
   ...organizationMemberRoutes,
@@ -95,6 +131,8 @@ export const managementRoutes: Route[] = [
   ...clientConnectionRoutes,
   ...attackProtectionRoutes,
   ...guardianRoutes,
+  ...guardianProviderRoutes,
+  ...userMultifactorRoutes,
   ...promptRoutes,
   ...brandingRoutes,
   ...brandingThemeRoutes,
@@ -107,6 +145,8 @@ export const managementRoutes: Route[] = [
   ...hookSecretRoutes,
   ...customDomainRoutes,
   ...selfServiceProfileRoutes,
+  ...selfServiceSsoTicketRoutes,
+  ...deviceCredentialRoutes,
   ...formRoutes,
   ...flowRoutes,
   ...phoneProviderRoutes,
@@ -120,4 +160,19 @@ export const managementRoutes: Route[] = [
   ...actionModuleVersionRoutes,
   ...actionTriggerRoutes,
   ...emailTemplateRoutes,
+  ...organizationClientGrantRoutes,
+  ...organizationDiscoveryDomainRoutes,
+  ...effectiveRoleRoutes,
+  ...effectivePermissionRoutes,
+  ...logStreamRoutes,
+  ...eventStreamRoutes,
+  ...networkAclRoutes,
+  ...rateLimitPolicyRoutes,
+  ...tokenExchangeProfileRoutes,
+  ...userAttributeProfileRoutes,
+  ...verifiableCredentialTemplateRoutes,
+  ...supplementalSignalRoutes,
+  ...riskAssessmentRoutes,
+  ...phoneProviderProtectionRoutes,
+  ...customSigningKeyRoutes,
 ];

@@ -7,7 +7,7 @@ import { listResponse } from './pagination.ts';
 import { loadRoles, rolesByIds } from './roles.ts';
 import { route, type Route } from './router.ts';
 
-async function loadMember(env: Env, orgId: string, userId: string) {
+export async function loadMember(env: Env, orgId: string, userId: string) {
   const org = await loadOrg(env, orgId);
   if (!(await isMember(env.store, org.id, userId))) throw notFound('The user is not a member of this organization', 'inexistent_organization_member');
   return org;

@@ -34,6 +34,12 @@ export function decodeKeyCursor(from: string | undefined): string | undefined {
   return s.slice(2);
 }
 
+/** The query of a list Auth0 pages by checkpoint only: `take` applies (50 by default) even without `from`. */
+export const checkpointOnly = (query: Record<string, any>) => ({ from: query.from, take: query.take ?? 50 });
+/** The query of a list Auth0 pages by checkpoint unless offset paging (`page`, `per_page`, `include_totals`) is asked for. */
+export const checkpointUnlessPaged = (query: Record<string, any>) =>
+  (query.page !== undefined || query.per_page !== undefined || query.include_totals !== undefined ? query : checkpointOnly(query));
+
 export async function listResponse<T>(query: Record<string, any>, lister: Lister<T>, opts: ListOptions) {
   const project = opts.project ?? ((o: any) => o);
   if (query.from !== undefined || query.take !== undefined) {

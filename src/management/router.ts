@@ -3,9 +3,11 @@ import type Koa from 'koa';
 import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { ApiError, badRequest, notFound } from '../lib/errors.ts';
 import { readJsonBody } from '../lib/body.ts';
+import { readFormBody } from '../lib/multipart.ts';
 import type { Env } from '../tenant/env.ts';
 import { findOperation, pathEnums, validationMessage, validatorsFor, type OpSpec } from './spec.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { isCurrentUserScope, SELF_WRITABLE } from '../tenant/current-user-scopes.ts';
 
 export interface OpContext {
   env: Env;
@@ -14,6 +16,8 @@ export interface OpContext {
   body: any;
   token: JWTPayload & { scope?: string; azp?: string };
   koa: Koa.Context;
+  /** Set when only a `current_user` scope let the token in: the one user the handler may act on or for. */
+  self?: string;
 }
 /** What a handler returns: a body (200), `reply(status, body)`, or nothing (204). */
 export type Handler = (c: OpContext) => Promise<unknown>;
@@ -44,12 +48,26 @@ async function authenticate(env: Env, header: string | undefined) {
   }
 }
 
-function checkScope(op: OpSpec, token: OpContext['token']) {
-  if (!op.scopes.length) return;
+export const insufficientScope = (scopes: string[]) => new ApiError(403, `Insufficient scope, expected any of: ${scopes.join(',')}`, 'insufficient_scope');
+
+/** Throws unless the token holds one of the operation's scopes; true when only a `current_user` scope let it in. */
+function checkScope(op: OpSpec, token: OpContext['token']): boolean {
+  if (!op.scopes.length) return false;
   const granted = new Set(String(token.scope ?? '').split(' '));
-  if (!op.scopes.some((s) => granted.has(s))) {
-    throw new ApiError(403, `Insufficient scope, expected any of: ${op.scopes.join(',')}`, 'insufficient_scope');
-  }
+  const held = op.scopes.filter((s) => granted.has(s));
+  if (!held.length) throw insufficientScope(op.scopes);
+  return held.every(isCurrentUserScope);
+}
+
+const SELF_CHECKED_BY_HANDLER = new Set(['/device-credentials', '/device-credentials/{id}']);
+
+/** A `current_user` scope reaches the token's own user only, and its metadata scope only user_metadata. */
+function checkSelf(op: OpSpec, params: Record<string, string>, token: OpContext['token'], body: any) {
+  const broader = op.scopes.filter((s) => !isCurrentUserScope(s));
+  // Device credentials name their user in the body or the stored credential: their handlers check `self`.
+  if (SELF_CHECKED_BY_HANDLER.has(op.path)) return;
+  if (!op.path.startsWith('/users/{id}') || params.id !== token.sub) throw insufficientScope(broader);
+  if (op.method === 'PATCH' && op.path === '/users/{id}' && Object.keys(body ?? {}).some((k) => !SELF_WRITABLE.has(k))) throw insufficientScope(broader);
 }
 
 /**
@@ -113,20 +131,22 @@ export function managementRouter(env: Env, routes: Route[]): Router {
 
   /** One operation, once the caller is known: scope, path, query and body checks, then its handler. */
   async function serve(ctx: Koa.Context, { op, validators, enums, handler }: Served, token: OpContext['token']) {
-    checkScope(op, token);
+    const selfOnly = checkScope(op, token);
     const query: Record<string, any> = { ...ctx.query };
     if (validators.query && !validators.query(query)) throw new ApiError(400, validationMessage(validators.query, 'Query'), 'invalid_query_string');
     let body: any;
     if (['POST', 'PUT', 'PATCH', 'DELETE'].includes(op.method)) {
-      body = await readJsonBody(ctx);
-      if (body === undefined && op.method !== 'DELETE' && validators.body) body = {};
-      if (body !== undefined && validators.body && !validators.body(body)) {
-        throw badRequest(validationMessage(validators.body, 'Payload'));
+      body = validators.form ? await readFormBody(ctx) : await readJsonBody(ctx);
+      const check = validators.body ?? validators.form;
+      if (body === undefined && op.method !== 'DELETE' && check) body = {};
+      if (body !== undefined && check && !check(body)) {
+        throw badRequest(validationMessage(check, 'Payload'));
       }
     }
     // A name outside the spec's enum (prompt, language, factor) is a 404 like an unknown id, so after the body checks too.
     for (const [name, allowed] of enums) if (!allowed.includes(ctx.params[name])) throw notFound(`The ${name} does not exist.`);
-    const result = await handler({ env, params: ctx.params as Record<string, string>, query, body, token, koa: ctx });
+    if (selfOnly) checkSelf(op, ctx.params, token, body);
+    const result = await handler({ env, params: ctx.params as Record<string, string>, query, body, token, koa: ctx, ...(selfOnly ? { self: String(token.sub) } : {}) });
     if (result instanceof Reply) {
       ctx.status = result.status;
       if (result.body !== undefined) ctx.body = result.body;

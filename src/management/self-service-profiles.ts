@@ -3,17 +3,16 @@ import { documentResource, loadDocument, type DocumentResource, type StoredDoc }
 import { patchDoc } from './patch-doc.ts';
 import { route, type Route } from './router.ts';
 
-// Self-service SSO profiles as Auth0 keeps them. Postern issues no SSO tickets
-// (no self-service SSO flow exists here), so those two operations are absent.
-// A profile's custom text lives inside its document, under `custom_text`, and
-// goes when the profile goes.
+// Self-service SSO profiles as Auth0 keeps them (their access tickets are in
+// self-service-sso-tickets.ts). A profile's custom text lives inside its
+// document, under `custom_text`, and goes when the profile goes.
 
 const profileJson = ({ id, data, created_at, updated_at }: StoredDoc) => {
   const { custom_text: _, ...fields } = data;
   return { id, ...fields, user_attributes: fields.user_attributes ?? [], created_at, updated_at };
 };
 
-const profiles: DocumentResource = {
+export const profiles: DocumentResource = {
   repo: (env) => env.store.selfServiceProfiles,
   path: '/self-service-profiles',
   idPrefix: 'ssp_',

@@ -15,7 +15,7 @@ const addFormats = (addFormatsModule as any).default ?? addFormatsModule;
 // scopes per operation from the TSV, request validation from
 // the OpenAPI schemas. Nothing about either is restated in route code.
 const sharedDir = process.env.POSTERN_SHARED_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../data/auth0');
-const spec = restoreThemeFontTitle(restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8'))));
+const spec = acceptUrnTokenTypes(restoreWebhookCredentials(restoreThemeFontTitle(restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8'))))));
 
 /**
  * The shared spec had its prose "descriptions removed", which also deleted
@@ -46,6 +46,34 @@ function restoreThemeFontTitle(doc: any) {
   const fonts = schemas.BrandingThemeFonts;
   if (fonts?.properties && !fonts.properties.title && schemas.BrandingThemeFontTitle) {
     fonts.properties.title = { $ref: '#/components/schemas/BrandingThemeFontTitle' };
+  }
+  return doc;
+}
+
+/**
+ * An event stream's webhook authorization is published in its answer's shape
+ * only, which has no credential, while requests carry one (the bearer token,
+ * the basic password, the custom header's value). Without them no webhook
+ * stream could be created as Auth0's clients create it.
+ */
+function restoreWebhookCredentials(doc: any) {
+  const schemas = doc.components?.schemas ?? {};
+  const secret = { type: 'string', minLength: 1 };
+  for (const [name, key] of [['EventStreamWebhookBearerAuth', 'token'], ['EventStreamWebhookBasicAuth', 'password'], ['EventStreamWebhookCustomHeaderAuth', 'header_value']]) {
+    if (schemas[name]?.properties && !schemas[name].properties[key]) schemas[name].properties[key] = secret;
+  }
+  return doc;
+}
+
+/**
+ * A custom token exchange profile's `subject_token_type` is published with
+ * format `url`, which ajv reads as an http(s) or ftp URL, while Auth0 takes any
+ * URI there, and recommends URNs (`urn:acme:legacy-token`).
+ */
+function acceptUrnTokenTypes(doc: any) {
+  for (const name of ['CreateTokenExchangeProfileRequestContent', 'UpdateTokenExchangeProfileRequestContent']) {
+    const prop = doc.components?.schemas?.[name]?.properties?.subject_token_type;
+    if (prop?.format === 'url') prop.format = 'uri';
   }
   return doc;
 }
@@ -109,7 +137,8 @@ function describe(e: ErrorObject, where: string): string {
   return `${where} validation error: '${e.message}'${prop ? ` on property ${prop}` : ''}.`;
 }
 
-export interface Validators { body?: ValidateFunction; query?: ValidateFunction }
+/** `form`: a multipart/form-data body's schema, whose string fields it coerces (booleans, numbers). */
+export interface Validators { body?: ValidateFunction; query?: ValidateFunction; form?: ValidateFunction }
 const cache = new Map<string, Validators>();
 
 /** Compiled once per operation, on first use. */
@@ -120,7 +149,10 @@ export function validatorsFor(op: OpSpec): Validators {
   const def = spec.paths[op.path]?.[op.method.toLowerCase()];
   v = {};
   const bodySchema = def?.requestBody?.content?.['application/json']?.schema;
-  if (bodySchema) v.body = ajv.compile({ $ref: `mgmt${bodySchema.$ref ?? ''}`, ...(bodySchema.$ref ? {} : bodySchema) });
+  // An inline body schema (a oneOf of components) has its references resolved in the spec, as a query's are.
+  if (bodySchema) v.body = ajv.compile(bodySchema.$ref ? { $ref: `mgmt${bodySchema.$ref}` } : rewriteRefs(bodySchema));
+  const formSchema = def?.requestBody?.content?.['multipart/form-data']?.schema;
+  if (formSchema) v.form = queryAjv.compile(rewriteRefs(formSchema));
   const params = (def?.parameters ?? []).map((p: any) => (p.$ref ? resolveRef(p.$ref) : p)).filter((p: any) => p.in === 'query');
   if (params.length) {
     v.query = queryAjv.compile({

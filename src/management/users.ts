@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { invalidQuery } from '../lib/errors.ts';
+import { invalidQuery, requireQuery } from '../lib/errors.ts';
 import { compileUserSearch, compileUserSort } from '../store/user-search.ts';
 import { createUser, loadUser, updateUser, userJson } from '../tenant/users.ts';
 import { listResponse } from './pagination.ts';
@@ -40,7 +40,7 @@ export const userRoutes: Route[] = [
     await env.store.deleteUser(params.id);
   }),
   route('GET', '/users-by-email', async ({ env, query }) => {
-    if (!query.email) throw invalidQuery("Query validation error: 'Missing required property: email'.");
+    requireQuery(query, 'email');
     const project = projector(query);
     return (await env.store.usersByEmail(String(query.email))).map((r) => project(userJson(r)));
   }),

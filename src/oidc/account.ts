@@ -58,9 +58,10 @@ export const attemptFields = (a: LoginAttempt): Omit<LogEvent, 'type'> => ({
 });
 
 /** Bookkeeping Auth0 does on each successful login: the user's counters, the end of a run of failures, and an `s` event. */
-export async function recordLogin(env: Env, row: UserRow, a: LoginAttempt) {
+export async function recordLogin(env: Env, row: UserRow, a: LoginAttempt, identity: UserRow = row) {
   await env.store.recordLogin(row.user_id, new Date().toISOString(), a.ip);
-  await resetFailedLogins(env, row.user_id, a.ip);
+  // Failures count against the identity that was tried (a linked one logs in as its primary).
+  await resetFailedLogins(env, identity.user_id, a.ip);
   env.events.record({ ...attemptFields(a), type: 's', description: 'Successful login', user_id: row.user_id });
 }
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import type { Store } from '../store/store.ts';
 
 /** A refresh token's Management API id: its jti IS the token, so only a hash of it is shown. */
-export const refreshTokenId = (jti: string) => `rt_${createHash('sha256').update(jti).digest('base64url').slice(0, 32)}`;
+export const refreshTokenId = (jti: string) => `rt_${createHash('sha256').update(jti).digest('base64url').slice(0, 27)}`; // 30 characters: Auth0's limit on a refresh token id
 
 // oidc-provider's persistence, over the shared schema. Clients are not stored
 // here: they are Auth0 applications and come from the clients table.

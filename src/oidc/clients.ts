@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Env } from '../tenant/env.ts';
 import { backchannelLogoutUri } from './backchannel-logout.ts';
+import { assertionJwks, nextAssertionExpiry } from '../tenant/client-credentials.ts';
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest();
 
@@ -10,6 +11,10 @@ export interface CachedClient {
   secretDigest?: Buffer;
   /** Client grants: audience → scopes, and the same scopes space-joined (the token path wants them as one string). */
   grants: Map<string, string[]>; grantScope: Map<string, string>;
+  /** The grant documents by audience, for their organization rules (client-credentials-organization.ts). */
+  grantDocs: Map<string, { id: string; data: any }>;
+  /** For private_key_jwt: the keys that verify its client assertions (unexpired when the entry was filled). */
+  jwks?: { keys: Record<string, unknown>[] };
 }
 
 /**
@@ -18,14 +23,14 @@ export interface CachedClient {
  * converge, and writes in this process drop them at once.
  */
 export class ClientCache {
-  private entries = new Map<string, { at: number; value: CachedClient | null }>();
+  private entries = new Map<string, { until: number; value: CachedClient | null }>();
   constructor(private env: Env, private ttlMs = 5000) {}
 
   clear() { this.entries.clear(); }
 
   async get(id: string): Promise<CachedClient | undefined> {
     const hit = this.entries.get(id);
-    if (hit && Date.now() - hit.at < this.ttlMs) return hit.value ?? undefined;
+    if (hit && Date.now() < hit.until) return hit.value ?? undefined;
     const doc = await this.env.store.clients.get(id);
     let value: CachedClient | null = null;
     if (doc) {
@@ -35,9 +40,12 @@ export class ClientCache {
         id, data: doc.data, secret, secretDigest: secret ? sha256(secret) : undefined,
         grants: new Map(grants.map((g) => [g.data.audience, g.data.scope ?? []])),
         grantScope: new Map(grants.map((g) => [g.data.audience, (g.data.scope ?? []).join(' ')])),
+        grantDocs: new Map(grants.map((g) => [g.data.audience, g])),
+        jwks: assertionJwks(doc.data),
       };
     }
-    this.entries.set(id, { at: Date.now(), value });
+    // An entry never outlives a private_key_jwt credential's expiry, so an expired key is never used.
+    this.entries.set(id, { until: Math.min(Date.now() + this.ttlMs, doc ? nextAssertionExpiry(doc.data) : Infinity), value });
     if (this.entries.size > 5000) this.entries.delete(this.entries.keys().next().value!);
     return value ?? undefined;
   }
@@ -75,7 +83,8 @@ export function engineMetadata(c: CachedClient) {
     redirect_uris: (c.data.callbacks ?? []).filter(validUrl),
     post_logout_redirect_uris: (c.data.allowed_logout_urls ?? []).filter(validUrl),
     // Basic credentials are moved into the body before the engine sees them, so post covers both.
-    token_endpoint_auth_method: isPublic ? 'none' : 'client_secret_post',
+    token_endpoint_auth_method: isPublic ? 'none' : c.jwks ? 'private_key_jwt' : 'client_secret_post',
+    ...(c.jwks ? { jwks: c.jwks } : {}),
     id_token_signed_response_alg: c.data.jwt_configuration?.alg === 'HS256' ? 'HS256' : 'RS256',
     ...(backchannel ? { backchannel_logout_uri: backchannel, backchannel_logout_session_required: true } : {}),
   };

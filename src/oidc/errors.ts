@@ -19,16 +19,24 @@ function grantType(ctx: Koa.Context): string | null {
   return typeof body === 'string' ? new URLSearchParams(body).get('grant_type') : body?.grant_type ?? null;
 }
 
+/** Whether the client authenticated with an assertion (private_key_jwt). */
+function usedAssertion(ctx: Koa.Context): boolean {
+  if ((ctx as any).oidc?.params?.client_assertion) return true;
+  const body = (ctx.request as any).body;
+  return typeof body === 'string' ? new URLSearchParams(body).has('client_assertion') : Boolean(body?.client_assertion);
+}
+
 /**
  * Rewrites the engine's error bodies into Auth0's: client authentication
- * failures are 401 access_denied "Unauthorized", as Auth0 answers them.
+ * failures are 401 access_denied "Unauthorized", as Auth0 answers them for
+ * secrets, and 401 invalid_client for assertions.
  */
 export function auth0ErrorBody(ctx: Koa.Context) {
   const body = ctx.body as any;
   if (!body || typeof body !== 'object' || !body.error) return;
   if (body.error === 'invalid_client') {
     ctx.status = 401;
-    ctx.body = { error: 'access_denied', error_description: 'Unauthorized' };
+    if (!usedAssertion(ctx)) ctx.body = { error: 'access_denied', error_description: 'Unauthorized' };
   } else if (body.error === 'unauthorized_client' && /grant_type/.test(body.error_description ?? '')) {
     ctx.status = 403;
   } else if (body.error === 'invalid_request' && body.error_description === 'requested grant type is not allowed for this client') {

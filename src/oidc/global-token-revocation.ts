@@ -5,6 +5,8 @@ import type { Engine } from './provider.ts';
 import { readJsonBody } from '../lib/body.ts';
 import { ENTERPRISE_STRATEGIES, federatedUserId, type ConnectionDoc } from '../tenant/federated-users.ts';
 import { sendBackchannelLogouts } from './backchannel-logout.ts';
+import { accountFor } from '../tenant/account-linking.ts';
+import type { UserRow } from '../store/schema.ts';
 
 // Global Token Revocation (Okta's Universal Logout): the IdP of an enterprise
 // connection asks us to log one of its users out everywhere. The request is a
@@ -45,6 +47,9 @@ async function authenticate(env: Env, conn: ConnectionDoc, endpoint: string, hea
   }
 }
 
+/** The user whose sessions an identity's logins made: the user it is linked into, if it is. */
+const accountId = async (env: Env, identity: UserRow | undefined) => (identity ? (await accountFor(env, identity))?.user_id : undefined);
+
 /** The user a revocation names: Okta's `iss_sub` (the subject seen at login), or `email`. */
 async function subjectUser(env: Env, conn: ConnectionDoc, body: any): Promise<string | undefined> {
   const subject = body?.subject ?? body?.sub_id;
@@ -53,11 +58,11 @@ async function subjectUser(env: Env, conn: ConnectionDoc, body: any): Promise<st
     if (typeof subject.sub !== 'string' || typeof subject.iss !== 'string') throw new Refusal(400, 'invalid_request', 'Invalid iss_sub subject');
     const issuer = conn.data.options?.issuer ?? conn.data.options?.oidc_metadata?.issuer;
     if (subject.iss !== issuer) return undefined;
-    return (await env.store.getUser(federatedUserId(conn, subject.sub)))?.user_id;
+    return accountId(env, await env.store.getUser(federatedUserId(conn, subject.sub), { linked: true }));
   }
   if (subject.format === 'email') {
     if (typeof subject.email !== 'string') throw new Refusal(400, 'invalid_request', 'Invalid email subject');
-    return (await env.store.userByConnectionEmail(conn.data.name, subject.email))?.user_id;
+    return accountId(env, await env.store.userByConnectionEmail(conn.data.name, subject.email));
   }
   throw new Refusal(400, 'invalid_request', `Unsupported subject format: ${String(subject.format)}`);
 }

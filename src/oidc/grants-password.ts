@@ -1,6 +1,7 @@
 import Provider, { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
+import { accountFor } from '../tenant/account-linking.ts';
 import { attackRefusal, OIDC_SCOPES, recordFailedLogin, recordLogin, type LoginAttempt } from './account.ts';
 import { grantableApiScopes } from '../tenant/rbac.ts';
 import type { ResourceServerCache } from './resource-servers.ts';
@@ -52,22 +53,24 @@ export function registerPasswordGrants(provider: Provider, { env, apis, settings
     if (!(conn.data.enabled_clients ?? []).includes(client.clientId)) {
       throw new Auth0GrantError(403, 'unauthorized_client', 'The connection is not enabled for this client.');
     }
-    const user = await userByLogin(env, conn, String(params.username));
+    let user = await userByLogin(env, conn, String(params.username));
     const attempt: LoginAttempt = {
       ip: endUserIp(ctx, client), userAgent: ctx.get('user-agent') || undefined, identifier: String(params.username),
       client: { id: client.clientId, name: client.clientName }, connection: conn,
     };
     const refusal = await attackRefusal(env, attempt, user);
     if (refusal) throw new Auth0GrantError(429, 'too_many_attempts', refusal);
-    if (!(await verifyPassword(user, String(params.password))) || !user) {
+    if (!(await verifyPassword(user, String(params.password), env)) || !user) {
       await recordFailedLogin(env, attempt, user);
       throw wrongCredentials();
     }
-    if (user.blocked) {
-      await recordFailedLogin(env, attempt, user, true);
+    const identity = user;
+    user = await accountFor(env, identity);
+    if (!user || identity.blocked || user.blocked) {
+      await recordFailedLogin(env, attempt, identity, true);
       throw new Auth0GrantError(401, 'unauthorized', 'user is blocked');
     }
-    await recordLogin(env, user, attempt);
+    await recordLogin(env, user, attempt, identity);
 
     const requested = new Set<string>(String(params.scope ?? '').split(' ').filter(Boolean));
     const audience: string | undefined = params.audience || params.resource || (await settings.load()).default_audience || undefined;

@@ -5,6 +5,7 @@ import { findInvitationByTicket, invitationDecision, organizationRequirement, un
 import { findOrganization } from '../tenant/rbac.ts';
 import type { ClientCache } from './clients.ts';
 import { refusalFor } from './organization-grant.ts';
+import { CC_ORGANIZATION } from './client-credentials-organization.ts';
 
 // Organization login on the engine: the `organization` parameter (an id or a
 // name), the client's organization_usage / organization_require_behavior, the
@@ -116,8 +117,9 @@ async function organizationOf(ctx: any, grantId: string | undefined): Promise<To
   return grantOrganization(await ctx.oidc.provider.Grant.find(grantId));
 }
 
-/** extraTokenClaims: access tokens of an organization's authorization carry org_id and org_name (before the JWT customizer, which reads org_id for RBAC). */
+/** extraTokenClaims: access tokens of an organization's authorization carry org_id and org_name (before the JWT customizer, which reads org_id for RBAC); client credentials, what the token endpoint decided. */
 export async function organizationTokenClaims(ctx: any, token: any) {
+  if (token.kind === 'ClientCredentials') return ctx?.state?.[CC_ORGANIZATION];
   if (token.kind !== 'AccessToken') return undefined;
   const org = await organizationOf(ctx, token.grantId);
   return org ? { org_id: org.org_id, org_name: org.org_name } : undefined;

@@ -25,6 +25,8 @@ import { logoutSource, postLogoutSuccessSource } from './logout-pages.ts';
 import { revokeParams } from './revoke-endpoint.ts';
 import { engineFetch } from './backchannel-logout.ts';
 import { DEFAULT_SCOPE } from './token-endpoint.ts';
+import { assertionLifetime } from './client-assertion.ts';
+import { userGrantableScopes } from '../tenant/current-user-scopes.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -100,7 +102,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     const cc = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
     const scope = cc
       ? (ctx.state?.[DEFAULT_SCOPE] ? '' : cached?.grantScope.get(indicator) ?? '')
-      : (api.data.scopes ?? []).map((s: any) => s.value).join(' ');
+      : userGrantableScopes(api.data).join(' ');
     const current = env.keys.current();
     return {
       scope,
@@ -137,6 +139,9 @@ export function buildProvider(deps: EngineDeps): Provider {
     loadExistingGrant: organizationGrant(env, apis, loadExistingGrantFor(clients, grantServesOrganization)),
     extraTokenClaims: organizationTokenClaims,
     clientBasedCORS,
+    // private_key_jwt: the algorithms of Auth0's credentials, and Auth0's ceiling on an assertion's lifetime.
+    enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256'] },
+    assertJwtClientAuthClaimsAndHeader: assertionLifetime,
     issueRefreshToken: issueRefreshTokenFor(apis),
     rotateRefreshToken,
     allowOmittingSingleRegisteredRedirectUri: false,

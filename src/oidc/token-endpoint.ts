@@ -4,18 +4,22 @@ import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from './provider.ts';
 import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
-import { secretMatches } from './clients.ts';
+import { assertionSubject, callerAuthenticated } from './client-assertion.ts';
 import { requestFacts } from '../tenant/logs.ts';
+import { CC_ORGANIZATION, clientCredentialsOrganization } from './client-credentials-organization.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
 
 async function clientCredentials(env: Env, engine: Engine, params: Record<string, any>, ctx: Koa.Context) {
+  // A private_key_jwt caller may name itself in its assertion only.
+  const sub = params.client_id === undefined ? assertionSubject(params.client_assertion) : undefined;
+  if (sub) params.client_id = sub;
   const client = params.client_id ? await engine.clients.get(String(params.client_id)) : undefined;
   // Authenticity is the engine's job; it answers unknown clients and bad secrets
   // alike. Unauthenticated callers must not learn about grants or audiences, so
-  // the Auth0 checks below only run for a caller holding the right secret.
-  if (!client || !secretMatches(client, params.client_secret)) return;
+  // the Auth0 checks below only run for a caller holding the right secret or assertion.
+  if (!client || !(await callerAuthenticated(env, client, params))) return;
   if (!(client.data.grant_types ?? []).includes('client_credentials')) {
     throw new OAuthError(403, 'unauthorized_client', "Grant type 'client_credentials' not allowed for the client.");
   }
@@ -31,6 +35,10 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
   if (!granted) {
     throw new OAuthError(403, 'access_denied', `Client is not authorized to access "${audience}". You need to create a "client-grant" associated to this API. See: https://auth0.com/docs/api/v2#!/Client_Grants/post_client_grants`);
   }
+  const org = await clientCredentialsOrganization(env, client.grantDocs.get(String(audience))!, params.organization,
+    async () => (await engine.settings.load()).allow_organization_name_in_authentication_api === true);
+  if (org) ctx.state[CC_ORGANIZATION] = org;
+  delete params.organization;
   if (params.scope === undefined || String(params.scope).trim() === '') {
     // Auth0 grants every granted scope when none is asked for; the engine
     // grants none. Handing it the Management API's ~250 scopes as a parameter

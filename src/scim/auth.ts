@@ -9,9 +9,11 @@ import type { Applied } from './resource.ts';
 // /connections/{id}/scim-configuration/tokens), shown once, and kept only as a
 // SHA-256 hash, which is what a request's token is looked up by. A token
 // serves its own connection only, until it expires or is revoked, and each
-// HTTP method needs its scope (get:users for GET, post:users for POST, ...).
+// HTTP method needs its scope on the resource (get:users for GET /Users,
+// post:groups for POST /Groups, ...).
 
-export const SCIM_SCOPES = ['get:users', 'post:users', 'put:users', 'patch:users', 'delete:users'];
+export type ScimResource = 'users' | 'groups';
+export const SCIM_SCOPES = ['users', 'groups'].flatMap((r) => ['get', 'post', 'put', 'patch', 'delete'].map((m) => `${m}:${r}`));
 export const DEFAULT_SCOPES = ['get:users', 'post:users', 'put:users'];
 
 /** The tokens are 256 random bits, so one unsalted hash is as hard to reverse as the token is to guess. */
@@ -46,11 +48,11 @@ async function touch(env: Env, doc: { id: string; data: any }) {
  * Authenticates the request for the connection in its path, checks the
  * method's scope, and leaves the connection and its mapping in `ctx.state.scim`.
  */
-export function scimAuth(env: Env): Koa.Middleware {
+export function scimAuth(env: Env, resource: ScimResource): Koa.Middleware {
   return async (ctx, next) => {
     const connectionId = String(ctx.params.connectionId);
     const doc = await tokenFor(env, ctx, connectionId);
-    const scope = `${ctx.method === 'HEAD' ? 'get' : ctx.method.toLowerCase()}:users`;
+    const scope = `${ctx.method === 'HEAD' ? 'get' : ctx.method.toLowerCase()}:${resource}`;
     if (!(doc.data.scopes ?? []).includes(scope)) throw new ScimError(403, `Insufficient scope, expected: ${scope}`);
     const [conn, config] = await Promise.all([env.store.connections.get(connectionId), env.store.scimConfigurations.get(connectionId)]);
     // Deleting either also deletes the tokens; this is a request that raced that delete.

@@ -4,11 +4,12 @@ import compose from 'koa-compose';
 import type { Env } from '../tenant/env.ts';
 import { scimAuth } from './auth.ts';
 import { asScimError, ScimError, send } from './errors.ts';
+import { createGroup, deleteGroup, getGroup, listGroups, patchGroup, replaceGroup } from './groups.ts';
 import { createUser, deleteUser, getUser, listUsers, patchUser, replaceUser } from './users.ts';
 
 // Inbound SCIM 2.0, as Auth0 serves it for enterprise connections: the base
 // URL handed to the identity provider is https://{domain}/scim/v2/connections/{connection_id}/
-// and every request carries one of that connection's SCIM tokens. Every
+// (with /Users and /Groups below it) and every request carries one of that connection's SCIM tokens. Every
 // answer under /scim/, errors included, is SCIM-shaped.
 
 const BASE = '/scim/v2/connections/:connectionId';
@@ -42,7 +43,7 @@ function scimRouter(env: Env): Router {
       send(ctx, 500, new ScimError(500, 'Internal Server Error').toJSON());
     }
   });
-  const auth = scimAuth(env);
+  const auth = scimAuth(env, 'users');
   const serve = (h: Handler): Koa.Middleware => (ctx) => h(env, ctx);
   router.get(`${BASE}/Users`, auth, serve(listUsers));
   router.post(`${BASE}/Users`, auth, serve(createUser));
@@ -50,7 +51,14 @@ function scimRouter(env: Env): Router {
   router.put(`${BASE}/Users/:userId`, auth, serve(replaceUser));
   router.patch(`${BASE}/Users/:userId`, auth, serve(patchUser));
   router.delete(`${BASE}/Users/:userId`, auth, serve(deleteUser));
-  // Groups, schemas and the rest are not served; say so in SCIM's shape.
+  const groupAuth = scimAuth(env, 'groups');
+  router.get(`${BASE}/Groups`, groupAuth, serve(listGroups));
+  router.post(`${BASE}/Groups`, groupAuth, serve(createGroup));
+  router.get(`${BASE}/Groups/:groupId`, groupAuth, serve(getGroup));
+  router.put(`${BASE}/Groups/:groupId`, groupAuth, serve(replaceGroup));
+  router.patch(`${BASE}/Groups/:groupId`, groupAuth, serve(patchGroup));
+  router.delete(`${BASE}/Groups/:groupId`, groupAuth, serve(deleteGroup));
+  // Schemas and the rest are not served; say so in SCIM's shape.
   router.all('/scim/{*rest}', async () => { throw new ScimError(404, 'Not Found'); });
   return router;
 }

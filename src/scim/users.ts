@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import type { UserRow } from '../store/schema.ts';
 import type { Env } from '../tenant/env.ts';
 import { createFederatedUser, federatedUserId, findFederatedUser, syncFederatedUser } from '../tenant/federated-users.ts';
+import { unlinkAccount } from '../tenant/account-linking.ts';
 import { ScimError, send, userNotFound } from './errors.ts';
 import { attributeEquals, compileFilter } from './filter.ts';
 import { applyPatch } from './patch.ts';
@@ -25,7 +26,8 @@ const subOfRow = (a: Applied, row: UserRow) => row.user_id.slice(federatedUserId
 
 async function load(env: Env, ctx: Koa.Context): Promise<UserRow> {
   const id = String(ctx.params.userId);
-  const row = id.length <= MAX_ID ? await env.store.getUser(id) : undefined;
+  // SCIM speaks of the connection's identities, linked into other users or not.
+  const row = id.length <= MAX_ID ? await env.store.getUser(id, { linked: true }) : undefined;
   if (!row || row.connection !== applied(ctx).conn.data.name) throw userNotFound();
   return row;
 }
@@ -36,7 +38,7 @@ async function checkUserName(env: Env, a: Applied, resource: Record<string, any>
   if (typeof userName !== 'string' || !userName) throw new ScimError(400, 'userName is required', 'invalidValue');
   const same = attributeEquals(a, env.store.backend, 'userName', userName);
   if (!same) return;
-  let q = env.store.usersQuery().select('user_id').where('connection', '=', a.conn.data.name).where(same);
+  let q = env.store.usersQuery({ linked: true }).select('user_id').where('connection', '=', a.conn.data.name).where(same);
   if (self) q = q.where('user_id', '!=', self);
   if (await q.executeTakeFirst()) throw new ScimError(409, `A user with userName ${JSON.stringify(userName)} already exists`, 'uniqueness');
 }
@@ -48,7 +50,7 @@ export async function listUsers(env: Env, ctx: Koa.Context) {
   if (filter !== undefined && typeof filter !== 'string') throw new ScimError(400, 'Give one filter', 'invalidFilter');
   const where = filter ? compileFilter(a, env.store.backend, filter) : undefined;
   const base = () => {
-    const q = env.store.usersQuery().where('connection', '=', a.conn.data.name);
+    const q = env.store.usersQuery({ linked: true }).where('connection', '=', a.conn.data.name);
     return where ? q.where(where) : q;
   };
   const total = Number((await base().select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
@@ -103,6 +105,8 @@ export async function patchUser(env: Env, ctx: Koa.Context) {
 
 export async function deleteUser(env: Env, ctx: Koa.Context) {
   const row = await load(env, ctx);
+  // A linked identity leaves its primary first, then goes; deleting it never deletes the primary.
+  if (row.linked_to) await unlinkAccount(env, row.linked_to, row.provider, row.user_id.slice(row.provider.length + 1));
   await env.store.deleteUser(row.user_id);
   send(ctx, 204);
 }

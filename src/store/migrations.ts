@@ -285,6 +285,36 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('connection_keys_connection').on('connection_keys').columns(['tenant_id', 'name']).execute();
     },
   },
+  // Account linking: a secondary identity keeps its row (its connection still
+  // holds it, with its credentials) and names its primary user here.
+  '0011_user_links': {
+    async up(db) {
+      await db.schema.alterTable('users').addColumn('linked_to', 'text').execute();
+      await db.schema.createIndex('users_linked_to').on('users').columns(['tenant_id', 'linked_to']).execute();
+    },
+  },
+  // Groups an enterprise connection's IdP provisions over SCIM: a name unique in
+  // the connection, their members (users of that connection) and the roles
+  // assigned to them, which their members then hold.
+  '0012_groups': {
+    async up(db) {
+      await docTable(db, 'groups')
+        .addColumn('connection', 'text', (c) => c.notNull())
+        .addColumn('name', 'text', (c) => c.notNull())
+        .addColumn('external_id', 'text').execute();
+      await db.schema.createIndex('groups_connection_name').unique().on('groups').columns(['tenant_id', 'connection', 'name']).execute();
+      for (const [table, column] of [['group_members', 'user_id'], ['group_roles', 'role_id']] as const) {
+        await db.schema.createTable(table)
+          .addColumn('tenant_id', 'text', (c) => c.notNull())
+          .addColumn('group_id', 'text', (c) => c.notNull())
+          .addColumn(column, 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint(`${table}_pk`, ['tenant_id', 'group_id', column])
+          .execute();
+        await db.schema.createIndex(`${table}_${column}`).on(table).columns(['tenant_id', column, 'group_id']).execute();
+      }
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

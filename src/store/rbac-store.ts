@@ -58,7 +58,7 @@ export function listUserRolePermissions(s: Store, userId: string, audience?: str
   if (audience !== undefined) q = q.where('rp.resource_server_identifier', '=', audience);
   return q.execute();
 }
-/** Permission names for one API: direct ones, global roles' and (in an organization) the member's org roles'. */
+/** Permission names for one API: direct ones, global roles' (the user's and their groups') and (in an organization) the member's org roles'. */
 export async function permissionNamesFor(s: Store, userId: string, audience: string, orgId?: string): Promise<string[]> {
   const db = s.db as Kysely<Database>;
   const direct = db.selectFrom('user_permissions').select('permission_name')
@@ -66,7 +66,9 @@ export async function permissionNamesFor(s: Store, userId: string, audience: str
   const viaRoles = db.selectFrom('role_permissions as rp').select('rp.permission_name')
     .where('rp.tenant_id', '=', t(s)).where('rp.resource_server_identifier', '=', audience)
     .where('rp.role_id', 'in', (eb) => {
-      const global = eb.selectFrom('user_roles').select('role_id').where('tenant_id', '=', t(s)).where('user_id', '=', userId);
+      const global = eb.selectFrom('user_roles').select('role_id').where('tenant_id', '=', t(s)).where('user_id', '=', userId)
+        .union(eb.selectFrom('group_roles').select('role_id').where('tenant_id', '=', t(s)).where('group_id', 'in', (g) =>
+          g.selectFrom('group_members').select('group_id').where('tenant_id', '=', t(s)).where('user_id', '=', userId)));
       return orgId === undefined ? global : global.union(eb.selectFrom('organization_member_roles').select('role_id')
         .where('tenant_id', '=', t(s)).where('org_id', '=', orgId).where('user_id', '=', userId));
     });
@@ -134,7 +136,7 @@ async function usersAfter(s: Store, table: LinkTable, filter: LinkFilter, cursor
 /** The role and everything that refers to it, in one transaction. */
 export async function deleteRole(s: Store, roleId: string) {
   await s.transaction(async (trx) => {
-    for (const table of ['role_permissions', 'user_roles', 'organization_member_roles'] as const) {
+    for (const table of ['role_permissions', 'user_roles', 'organization_member_roles', 'group_roles'] as const) {
       await trx.deleteFrom(table).where('tenant_id', '=', t(s)).where('role_id', '=', roleId).execute();
     }
     await trx.deleteFrom('roles').where('tenant_id', '=', t(s)).where('id', '=', roleId).execute();

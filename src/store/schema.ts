@@ -23,6 +23,8 @@ export interface UserRow {
   created_at: string; updated_at: string; last_login: string | null; last_ip: string | null; logins_count: number;
   app_metadata: string; user_metadata: string; identities: string; data: string;
   password_hash: string | null;
+  /** The primary user's id when this row is an identity linked into another user. */
+  linked_to?: string | null;
 }
 export interface RolePermissionRow { tenant_id: string; role_id: string; resource_server_identifier: string; permission_name: string }
 export interface UserRoleRow { tenant_id: string; user_id: string; role_id: string; created_at: string }
@@ -31,6 +33,10 @@ export interface OrgMemberRow { tenant_id: string; org_id: string; user_id: stri
 export interface OrgMemberRoleRow { tenant_id: string; org_id: string; user_id: string; role_id: string }
 export interface OrgConnectionRow { tenant_id: string; org_id: string; connection_id: string; data: string }
 export interface InvitationRow extends DocRow { org_id: string }
+/** A group of an enterprise connection (`connection` holds the connection's id). */
+export interface GroupRow extends DocRow { connection: string; name: string; external_id: string | null }
+export interface GroupMemberRow { tenant_id: string; group_id: string; user_id: string; created_at: string }
+export interface GroupRoleRow { tenant_id: string; group_id: string; role_id: string; created_at: string }
 export interface OidcPayloadRow {
   tenant_id: string; model: string; id: string; payload: string;
   grant_id: string | null; uid: string | null; user_code: string | null; account_id: string | null;
@@ -84,4 +90,7 @@ export interface Database {
   scim_configurations: DocRow;
   scim_tokens: NamedDocRow & { token_hash: string };
   connection_keys: NamedDocRow;
+  groups: GroupRow;
+  group_members: GroupMemberRow;
+  group_roles: GroupRoleRow;
 }

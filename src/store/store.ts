@@ -1,7 +1,8 @@
-import { sql, type CompiledQuery, type Kysely, type Transaction } from 'kysely';
+import { sql, type CompiledQuery, type Kysely, type SelectQueryBuilder, type Transaction } from 'kysely';
 import type { Backend, Db } from './db.ts';
 import type { Database, OidcPayloadRow, SigningKeyRow, TenantRow, UserRow } from './schema.ts';
 import { ConcurrentWrites, UniqueViolation } from '../lib/errors.ts';
+import { deleteConnectionGroups } from './group-store.ts';
 
 export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations'
   | 'rules' | 'hooks' | 'custom_domains' | 'actions' | 'forms' | 'flows' | 'self_service_profiles' | 'phone_providers'
@@ -168,6 +169,20 @@ export class Store {
   transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
     return this.db.transaction().execute(fn);
   }
+  /**
+   * A transaction of conditional writes: `landed` throws when a write matched
+   * no row (another writer came first), which rolls the whole back; false then.
+   */
+  private async allOrNothing(fn: (trx: Transaction<Database>, landed: (r: { numUpdatedRows: bigint }) => void) => Promise<void>): Promise<boolean> {
+    const lost = new Error('lost the race');
+    try {
+      await this.transaction((trx) => fn(trx, (r) => { if (Number(r.numUpdatedRows) !== 1) throw lost; }));
+      return true;
+    } catch (e) {
+      if (e === lost) return false;
+      throw e;
+    }
+  }
 
   // --- tenant -------------------------------------------------------------
   async getTenant(): Promise<(TenantRow & { settingsObj: any }) | undefined> {
@@ -295,14 +310,23 @@ export class Store {
   }
 
   // --- users --------------------------------------------------------------
-  getUser(userId: string): Promise<UserRow | undefined> {
+  /**
+   * A user. An identity linked into another user is not one any more, so it is
+   * found only with `linked` (its connection's logins, tickets and SCIM still need it).
+   */
+  getUser(userId: string, opts: { linked?: boolean } = {}): Promise<UserRow | undefined> {
+    if (opts.linked) {
+      return this.firstRow('getUserOrIdentity', [this.tenantId, userId],
+        () => this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', userId));
+    }
     return this.firstRow('getUser', [this.tenantId, userId],
-      () => this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', userId));
+      () => this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId).where('user_id', '=', userId).where('linked_to', 'is', null));
   }
   usersByEmail(email: string): Promise<UserRow[]> {
     return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId)
-      .where('email_norm', '=', email.toLowerCase()).orderBy('created_at').execute();
+      .where('email_norm', '=', email.toLowerCase()).where('linked_to', 'is', null).orderBy('created_at').execute();
   }
+  /** The identity a connection holds for an email, linked or not: what a login or a ticket in that connection names. */
   userByConnectionEmail(connection: string, email: string): Promise<UserRow | undefined> {
     return this.firstRow('userByConnectionEmail', [this.tenantId, connection, email.toLowerCase()],
       () => this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId)
@@ -327,13 +351,53 @@ export class Store {
       .where('app_metadata', '=', read.app_metadata).where('user_metadata', '=', read.user_metadata).where('data', '=', read.data).executeTakeFirst());
     return Number(r.numUpdatedRows) === 1;
   }
-  /** Deletes the user and every row that hangs off it, in one transaction. */
+  /** Deletes the user, the identities linked into it and every row that hangs off them, in one transaction. */
   async deleteUser(userId: string): Promise<boolean> {
     return this.transaction(async (trx) => (await this.deleteUsersIn(trx, 'user_id', userId)) > 0);
   }
+  /** The identities linked into a user, oldest link first. */
+  linkedIdentities(primaryId: string): Promise<UserRow[]> {
+    return this.db.selectFrom('users').selectAll().where('tenant_id', '=', this.tenantId).where('linked_to', '=', primaryId).orderBy('updated_at').execute();
+  }
   /**
-   * Deletes a connection with its users (as Auth0 does) and the organizations'
-   * links to it, in one transaction: a connection made later under the same
+   * Links `secondaryId` into `primaryId` in one transaction, or changes nothing
+   * and returns false when either moved since `read` (the primary's identities
+   * changed, the secondary got linked or gained identities of its own). The
+   * secondary stops being a user: its roles, permissions, memberships, sessions
+   * and tokens go, as Auth0 drops them.
+   */
+  async linkUser(primaryId: string, secondaryId: string, read: { identities: string }, identities: string, at: string): Promise<boolean> {
+    const t = this.tenantId;
+    return this.allOrNothing(async (trx, landed) => {
+      landed(await trx.updateTable('users').set({ identities, updated_at: at }).where('tenant_id', '=', t).where('user_id', '=', primaryId)
+        .where('linked_to', 'is', null).where('identities', '=', read.identities).executeTakeFirstOrThrow());
+      landed(await trx.updateTable('users').set({ linked_to: primaryId, updated_at: at }).where('tenant_id', '=', t).where('user_id', '=', secondaryId)
+        .where('linked_to', 'is', null)
+        .where(({ not, exists, selectFrom }) => not(exists(selectFrom('users as l').select('l.user_id').where('l.tenant_id', '=', t).where('l.linked_to', '=', secondaryId))))
+        .executeTakeFirstOrThrow());
+      await this.deleteHangingRows(trx, [secondaryId]);
+    });
+  }
+  /** Replaces a user's identities if they are still what was read. */
+  async setIdentities(userId: string, read: { identities: string }, identities: string): Promise<boolean> {
+    const r = await this.db.updateTable('users').set({ identities }).where('tenant_id', '=', this.tenantId).where('user_id', '=', userId)
+      .where('identities', '=', read.identities).executeTakeFirst();
+    return Number(r.numUpdatedRows) === 1;
+  }
+  /** Undoes a link in one transaction; false when the primary's identities changed since `read` or the identity is not linked into it. */
+  async unlinkUser(primaryId: string, secondaryId: string, read: { identities: string }, identities: string, at: string): Promise<boolean> {
+    const t = this.tenantId;
+    return this.allOrNothing(async (trx, landed) => {
+      landed(await trx.updateTable('users').set({ identities, updated_at: at }).where('tenant_id', '=', t).where('user_id', '=', primaryId)
+        .where('identities', '=', read.identities).executeTakeFirstOrThrow());
+      landed(await trx.updateTable('users').set({ linked_to: null, updated_at: at }).where('tenant_id', '=', t).where('user_id', '=', secondaryId)
+        .where('linked_to', '=', primaryId).executeTakeFirstOrThrow());
+    });
+  }
+
+  /**
+   * Deletes a connection with its users (as Auth0 does), its groups and the
+   * organizations' links to it, in one transaction: a connection made later under the same
    * name starts empty. False when there was no such connection.
    */
   async deleteConnection(id: string, name: string): Promise<boolean> {
@@ -342,6 +406,7 @@ export class Store {
       await trx.deleteFrom('organization_connections').where('tenant_id', '=', this.tenantId).where('connection_id', '=', id).execute();
       await trx.deleteFrom('scim_configurations').where('tenant_id', '=', this.tenantId).where('id', '=', id).execute();
       for (const table of ['scim_tokens', 'connection_keys'] as const) await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('name', '=', id).execute();
+      await deleteConnectionGroups(trx, this.tenantId, id);
       const r = await trx.deleteFrom('connections').where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
@@ -368,19 +433,47 @@ export class Store {
       await trx.deleteFrom('resource_servers').where('tenant_id', '=', t).where('id', '=', id).execute();
     });
   }
-  /** The users matching `column = value`, and every row that hangs off them; how many users went. */
+  /**
+   * The users matching `column = value` with the identities linked into them,
+   * and every row that hangs off them; how many rows went. By id, only a user
+   * matches (a linked identity is unlinked, not deleted). A linked identity that
+   * goes with its connection also leaves its primary's identities.
+   */
   private async deleteUsersIn(trx: Transaction<Database>, column: 'user_id' | 'connection', value: string): Promise<number> {
     const t = this.tenantId;
-    const ids = trx.selectFrom('users').select('user_id').where('tenant_id', '=', t).where(column, '=', value);
-    for (const table of ['user_roles', 'user_permissions', 'organization_members', 'organization_member_roles'] as const) {
+    const direct = () => {
+      const q = trx.selectFrom('users as d').select('d.user_id').where('d.tenant_id', '=', t).where(`d.${column}` as 'd.user_id', '=', value);
+      return column === 'user_id' ? q.where('d.linked_to', 'is', null) : q;
+    };
+    const orphans = column === 'connection'
+      ? await trx.selectFrom('users').select(['user_id', 'linked_to']).where('tenant_id', '=', t).where('connection', '=', value)
+        .where('linked_to', 'is not', null).where('linked_to', 'not in', direct()).execute()
+      : [];
+    const ids = trx.selectFrom('users').select('user_id').where('tenant_id', '=', t)
+      .where((eb) => eb.or([eb('user_id', 'in', direct()), eb('linked_to', 'in', direct())]));
+    await this.deleteHangingRows(trx, ids);
+    for (const o of orphans) {
+      const primary = await trx.selectFrom('users').select('identities').where('tenant_id', '=', t).where('user_id', '=', o.linked_to!).executeTakeFirst();
+      if (!primary) continue;
+      const left = JSON.parse(primary.identities).filter((i: { provider: string; user_id: string }) => `${i.provider}|${i.user_id}` !== o.user_id);
+      await trx.updateTable('users').set({ identities: JSON.stringify(left) }).where('tenant_id', '=', t).where('user_id', '=', o.linked_to!).execute();
+    }
+    const r = await trx.deleteFrom('users').where('tenant_id', '=', t)
+      .where((eb) => eb.or([eb('user_id', 'in', direct()), eb('linked_to', 'in', direct())])).executeTakeFirst();
+    return Number(r.numDeletedRows);
+  }
+  /** What hangs off users: roles, permissions, memberships, and their sessions and tokens. */
+  private async deleteHangingRows(trx: Transaction<Database>, ids: string[] | SelectQueryBuilder<Database, any, { user_id: string }>) {
+    const t = this.tenantId;
+    for (const table of ['user_roles', 'user_permissions', 'organization_members', 'organization_member_roles', 'group_members'] as const) {
       await trx.deleteFrom(table).where('tenant_id', '=', t).where('user_id', 'in', ids).execute();
     }
     await trx.deleteFrom('oidc_payloads').where('tenant_id', '=', t).where('account_id', 'in', ids).execute();
-    const r = await trx.deleteFrom('users').where('tenant_id', '=', t).where(column, '=', value).executeTakeFirst();
-    return Number(r.numDeletedRows);
   }
-  usersQuery() {
-    return this.db.selectFrom('users').where('users.tenant_id', '=', this.tenantId);
+  /** The tenant's users; `linked` also yields the identities linked into other users. */
+  usersQuery(opts: { linked?: boolean } = {}) {
+    const q = this.db.selectFrom('users').where('users.tenant_id', '=', this.tenantId);
+    return opts.linked ? q : q.where('users.linked_to', 'is', null);
   }
 
   // --- oidc-provider payloads ----------------------------------------------

@@ -1,6 +1,7 @@
 import type { UserRow } from '../store/schema.ts';
 import type { Env } from './env.ts';
 import { insertNewUser, updateUser, type NewUserProfile } from './users.ts';
+import { refreshProfileData } from './account-linking.ts';
 
 // Users of enterprise connections (Okta Workforce, OIDC): created by their
 // first login or by inbound SCIM, never with a password. Both paths name a user
@@ -17,7 +18,8 @@ export type FederatedProfile = NewUserProfile;
 /** `{strategy}|{connection}|{sub}`: the identity's user_id is `{connection}|{sub}`, as for Auth0's enterprise users. */
 export const federatedUserId = (conn: ConnectionDoc, sub: string) => `${conn.data.strategy}|${conn.data.name}|${sub}`;
 
-export const findFederatedUser = (env: Env, conn: ConnectionDoc, sub: string) => env.store.getUser(federatedUserId(conn, sub));
+/** The identity, linked into another user or not (a login resolves it with `accountFor`). */
+export const findFederatedUser = (env: Env, conn: ConnectionDoc, sub: string) => env.store.getUser(federatedUserId(conn, sub), { linked: true });
 
 export function createFederatedUser(env: Env, conn: ConnectionDoc, sub: string, p: FederatedProfile): Promise<UserRow> {
   return insertNewUser(env, { connection: conn.data.name, provider: conn.data.strategy, identityId: `${conn.data.name}|${sub}`, handle: sub }, p, { data: {}, password_hash: null });
@@ -33,5 +35,8 @@ export async function syncFederatedUser(env: Env, row: UserRow, p: FederatedProf
     if (!same) changed[k] = v;
   }
   if ('email' in changed && !('email_verified' in changed)) changed.email_verified = Boolean(p.email_verified ?? row.email_verified);
-  return Object.keys(changed).length ? updateUser(env, row.user_id, changed) : row;
+  if (!Object.keys(changed).length) return row;
+  const saved = await updateUser(env, row.user_id, changed, { linked: true });
+  await refreshProfileData(env, saved);
+  return saved;
 }

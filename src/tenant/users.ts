@@ -7,6 +7,7 @@ import { mergeMetadata } from '../lib/merge.ts';
 import type { UserRow } from '../store/schema.ts';
 import { checkPassword, historySize } from '../connections/password-policy.ts';
 import type { Env } from './env.ts';
+import { customHashMatches, isImportedHash, openImportedHash } from './custom-password-hash.ts';
 
 // Users as Auth0 shows them, and the operations the Management API and the
 // login flows share: create, update with metadata merge, password checks.
@@ -79,7 +80,7 @@ export async function createUser(env: Env, input: NewUser): Promise<UserRow> {
   if (!input.password) throw badRequest("Payload validation error: 'Missing required property: password'.");
   const check = checkPassword(opts, { ...input, password: input.password });
   if (!check.ok) throw passwordError(check);
-  if (input.username && await env.store.usersQuery().select('user_id').where('connection', '=', conn.data.name).where('username', '=', input.username).executeTakeFirst()) {
+  if (input.username && await env.store.usersQuery({ linked: true }).select('user_id').where('connection', '=', conn.data.name).where('username', '=', input.username).executeTakeFirst()) {
     throw conflict('The username provided is in use already.', 'auth0_idp_error');
   }
   const bare = input.user_id ? String(input.user_id).replace(/^auth0\|/, '') : ids.user();
@@ -138,11 +139,12 @@ export async function insertNewUser(
 export async function userByLogin(env: Env, conn: { data: any }, identifier: string): Promise<UserRow | undefined> {
   const byEmail = await env.store.userByConnectionEmail(conn.data.name, identifier);
   if (byEmail || !conn.data.options?.requires_username) return byEmail;
-  return env.store.usersQuery().selectAll().where('connection', '=', conn.data.name).where('username', '=', identifier).executeTakeFirst();
+  return env.store.usersQuery({ linked: true }).selectAll().where('connection', '=', conn.data.name).where('username', '=', identifier).executeTakeFirst();
 }
 
-export async function loadUser(env: Env, userId: string) {
-  const row = await env.store.getUser(userId);
+/** A user, or with `linked` also an identity linked into another user. */
+export async function loadUser(env: Env, userId: string, opts: { linked?: boolean } = {}) {
+  const row = await env.store.getUser(userId, opts);
   if (!row) throw notFound('The user does not exist.', 'inexistent_user');
   return row;
 }
@@ -154,9 +156,9 @@ const PROFILE_FIELDS = ['email', 'username', 'phone_number', 'name', 'nickname',
  * being unchanged since the read (see Store.updateUser); a concurrent writer
  * makes it read and merge again.
  */
-export async function updateUser(env: Env, userId: string, body: any): Promise<UserRow> {
+export async function updateUser(env: Env, userId: string, body: any, opts: { linked?: boolean } = {}): Promise<UserRow> {
   return untilLanded(async () => {
-    const row = await loadUser(env, userId);
+    const row = await loadUser(env, userId, opts);
     const patch = await userPatch(env, row, body);
     try {
       return (await env.store.updateUser(userId, patch, row)) ? { ...row, ...patch } as UserRow : RETRY;
@@ -202,7 +204,20 @@ async function userPatch(env: Env, row: UserRow, body: any): Promise<Partial<Use
 
 /** Constant work whether or not the user exists, so timing does not reveal accounts. */
 const DUMMY_HASH = '$2b$10$CwTycUXWue0Thq9StjUM0uJ8.ZL9yQ6Ch3HMUo2wqnNq2vXaKJ1Ky';
-export async function verifyPassword(row: UserRow | undefined, password: string): Promise<boolean> {
+/** `env` is what a login passes: with it, a hash imported from another system is checked (and upgraded). */
+export async function verifyPassword(row: UserRow | undefined, password: string, env?: Env): Promise<boolean> {
+  if (row && isImportedHash(row.password_hash)) return env ? verifyImportedPassword(env, row, password) : false;
   const ok = await passwordMatches(password, row?.password_hash ?? DUMMY_HASH);
   return Boolean(row?.password_hash) && ok;
+}
+
+/**
+ * A hash imported from another system is checked once: the first login that
+ * matches stores the password as bcrypt instead, as Auth0 does.
+ */
+async function verifyImportedPassword(env: Env, row: UserRow, password: string): Promise<boolean> {
+  if (!(await customHashMatches(openImportedHash(env.box, row.password_hash!), password))) return false;
+  // Conditional on the row as read; if another write landed first, the next login upgrades it.
+  await env.store.updateUser(row.user_id, { password_hash: await hashPassword(password) }, row);
+  return true;
 }

@@ -3,18 +3,18 @@ import { dirname } from 'node:path';
 import { ensureTls } from '../../src/tenant/tls.ts';
 
 // An application's back-channel endpoint: an HTTPS server (the test run's CA)
-// that keeps every form it is posted.
+// that keeps every form (or other body) it is posted, with its headers.
 
 export async function startReceiver() {
   const caDir = process.env.POSTERN_TEST_CA_DIR;
   if (!caDir) throw new Error('POSTERN_TEST_CA_DIR is not set (run through scripts/run-tests.mjs)');
   const tls = ensureTls(dirname(caDir), 'localhost');
-  const received: { path: string; form: URLSearchParams }[] = [];
+  const received: { path: string; form: URLSearchParams; body: string; headers: Record<string, string | string[] | undefined> }[] = [];
   const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
     let body = '';
     req.on('data', (c) => { body += c; });
     req.on('end', () => {
-      received.push({ path: req.url!, form: new URLSearchParams(body) });
+      received.push({ path: req.url!, form: new URLSearchParams(body), body, headers: req.headers });
       res.writeHead(200).end();
     });
   });

@@ -1,0 +1,32 @@
+import { changeMfa, newAuthenticatorId, newRecoveryCode, removeAuthenticators } from '../tenant/authenticators.ts';
+import { route, type Route } from './router.ts';
+
+// The user-level MFA resets an administrator (or a help desk tool) runs when a
+// user lost a device: drop their enrollments, issue a new recovery code, and
+// forget the browsers where they ticked "remember me".
+
+export const userMultifactorRoutes: Route[] = [
+  // Auth0's legacy provider names: google-authenticator is the TOTP
+  // authenticator. Duo keeps its enrollments at Duo, so nothing of it is here to remove.
+  route('DELETE', '/users/{id}/multifactor/{provider}', async ({ env, params }) => {
+    await removeAuthenticators(env, params.id, (a) => params.provider === 'google-authenticator' && a.type === 'totp');
+  }),
+  route('DELETE', '/users/{id}/authenticators', async ({ env, params }) => {
+    await removeAuthenticators(env, params.id, () => true);
+  }),
+  // The new code replaces the old one; it is answered once and kept only as its hash.
+  route('POST', '/users/{id}/recovery-code-regeneration', async ({ env, params }) => {
+    const { code, hash } = newRecoveryCode();
+    await changeMfa(env, params.id, (mfa) => ({
+      ...mfa,
+      authenticators: [...mfa.authenticators.filter((a) => a.type !== 'recovery-code'), {
+        id: newAuthenticatorId('recovery-code'), type: 'recovery-code', created_at: new Date().toISOString(), recovery_code_hash: hash,
+      }],
+    }));
+    return { recovery_code: code };
+  }),
+  // Recorded for the MFA prompt to honour; Postern has no MFA prompt yet, so no browser is remembered.
+  route('POST', '/users/{id}/multifactor/actions/invalidate-remember-browser', async ({ env, params }) => {
+    await changeMfa(env, params.id, (mfa) => ({ ...mfa, remember_browser_invalidated_at: new Date().toISOString() }));
+  }),
+];
