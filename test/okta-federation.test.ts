@@ -5,6 +5,7 @@ import { startServer, type TestServer } from './helpers/server.ts';
 import { createApp, decodeEntities, follow, formFields, go, Jar } from './helpers/login-flow.ts';
 import { managementClient } from './helpers/sdk.ts';
 import { startMockIdp, type MockIdp } from './helpers/mock-idp.ts';
+import { throughIdp } from './helpers/through-idp.ts';
 import { startReceiver } from './helpers/https-receiver.ts';
 
 // An Okta Workforce connection end to end (../shared/integrations/okta-workforce.md):
@@ -38,21 +39,7 @@ const authorize = (extra: Record<string, string> = {}) => `${s.baseUrl}/authoriz
 })}`;
 
 /** Follows a redirect chain through Okta and back, to the application's callback. */
-async function throughOkta(jar: Jar, start: string) {
-  let hop = await follow(jar, start, s.baseUrl);
-  for (let i = 0; i < 5 && !hop.url.startsWith(CALLBACK); i++) {
-    assert.ok(hop.url.startsWith(okta.issuer) || hop.url.startsWith(s.baseUrl), `unexpected hop ${hop.url}`);
-    hop = await follow(jar, hop.url, hop.url.startsWith(okta.issuer) ? okta.issuer : s.baseUrl);
-    if (hop.url.startsWith(okta.issuer) && hop.res.status === 200) {
-      // Okta answered with a form post (front_channel): submit it as the browser would.
-      const html = await hop.res.text();
-      const action = /action="([^"]+)"/.exec(html)![1];
-      const posted = await go(jar, action, { method: 'POST', body: new URLSearchParams(formFields(html)), headers: { 'content-type': 'application/x-www-form-urlencoded' } });
-      hop = await follow(jar, new URL(posted.headers.get('location')!, s.baseUrl).toString(), s.baseUrl);
-    }
-  }
-  return new URL(hop.url);
-}
+const throughOkta = (jar: Jar, start: string) => throughIdp(s, okta, jar, start, CALLBACK);
 
 async function exchange(code: string) {
   const r = await fetch(`${s.baseUrl}/oauth/token`, {

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { openDb, type Db } from '../src/store/db.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { Store } from '../src/store/store.ts';
-import { deleteOrganization, deleteRole, permissionNamesFor } from '../src/store/rbac-store.ts';
+import { addMembers, deleteOrganization, deleteRole, insertOrgConnection, permissionNamesFor, updateOrgConnection } from '../src/store/rbac-store.ts';
 import * as groups from '../src/store/group-store.ts';
 import type { UserRow } from '../src/store/schema.ts';
 import { UniqueViolation } from '../src/lib/errors.ts';
@@ -588,6 +588,80 @@ describe('groups', () => {
     }
     assert.ok(await groups.getGroup(b, 'grp_one'), "another tenant's group of a same-id connection stays");
     assert.deepEqual(await roleIds(b, 'grp_one'), ['rol_g1']);
+  });
+});
+
+describe('organization groups', () => {
+  const roleIds = async (s: Store, orgId: string, groupId: string) => (await groups.orgLinkedIdsAfter(s, orgId, 'group_id', groupId, undefined, 100)).ids;
+  const link = (connection_id: string, extra: Record<string, unknown> = {}) => ({ connection_id, assign_membership_on_login: false, show_as_button: true, ...extra });
+
+  test("an organization's groups are its enabled connections'; roles given there are held by members in it only", async () => {
+    await a.insertUser(userRow('okta|og|u1', 'u1@og.example', { connection: 'og' }));
+    for (const [org, name] of [['org_og1', 'og-one'], ['org_og2', 'og-two']]) await a.organizations.insert(org, { name }, { name });
+    await groups.insertGroup(a, { id: 'grp_og_a', connection: 'con_og', name: 'A', external_id: null }, ['okta|g|none', 'okta|og|u1']);
+    await groups.insertGroup(a, { id: 'grp_og_b', connection: 'con_og', name: 'B', external_id: null });
+    await groups.insertGroup(a, { id: 'grp_og_c', connection: 'con_og_other', name: 'C', external_id: null }, ['okta|og|u1']);
+    await insertOrgConnection(a, 'org_og1', link('con_og'));
+    await insertOrgConnection(a, 'org_og2', link('con_og_other'));
+    for (const r of ['rol_og1', 'rol_og2']) await a.roles.insert(r, { name: r }, { name: r });
+    await db.kysely.insertInto('role_permissions').values([
+      { tenant_id: 'tenant-a', role_id: 'rol_og1', resource_server_identifier: 'api-og', permission_name: 'og:read' },
+      { tenant_id: 'tenant-a', role_id: 'rol_og2', resource_server_identifier: 'api-og', permission_name: 'og:write' },
+    ]).execute();
+
+    const page = await groups.orgGroupsAfter(a, 'org_og1', undefined, 1);
+    assert.deepEqual([page.items.map((g) => g.id), page.more], [['grp_og_a'], true]);
+    assert.deepEqual((await groups.orgGroupsAfter(a, 'org_og1', 'grp_og_a', 1)).items.map((g) => g.id), ['grp_og_b']);
+    assert.equal((await groups.getOrgGroup(a, 'org_og1', 'grp_og_a'))?.id, 'grp_og_a');
+    assert.equal(await groups.getOrgGroup(a, 'org_og1', 'grp_og_c'), undefined, "another connection's group");
+    assert.equal(await groups.getOrgGroup(b, 'org_og1', 'grp_og_a'), undefined, 'another tenant');
+
+    await groups.assignOrgGroupRoles(a, 'org_og1', 'grp_og_a', ['rol_og1', 'rol_og2', 'rol_og1']);
+    await groups.assignOrgGroupRoles(a, 'org_og1', 'grp_og_a', ['rol_og1']);
+    await groups.assignOrgGroupRoles(a, 'org_og2', 'grp_og_c', ['rol_og2']);
+    assert.deepEqual(await roleIds(a, 'org_og1', 'grp_og_a'), ['rol_og1', 'rol_og2']);
+    assert.deepEqual(await groups.orgLinkedIdsAfter(a, 'org_og1', 'group_id', 'grp_og_a', undefined, 1), { ids: ['rol_og1'], more: true });
+    assert.deepEqual(await groups.orgLinkedIdsAfter(a, 'org_og1', 'role_id', 'rol_og1', undefined, 10), { ids: ['grp_og_a'], more: false });
+    assert.deepEqual(await groups.orgLinkedIdsAfter(a, 'org_og1', 'role_id', 'rol_og1', 'grp_og_a', 10), { ids: [], more: false });
+    assert.deepEqual(await roleIds(b, 'org_og1', 'grp_og_a'), []);
+
+    assert.deepEqual(await permissionNamesFor(a, 'okta|og|u1', 'api-og', 'org_og1'), [], 'not yet a member');
+    assert.deepEqual(await groups.memberOrgGroupRoles(a, 'org_og1', 'okta|og|u1'), [
+      { role_id: 'rol_og1', group_id: 'grp_og_a' }, { role_id: 'rol_og2', group_id: 'grp_og_a' },
+    ]);
+    await addMembers(a, 'org_og1', ['okta|og|u1']);
+    assert.deepEqual(await permissionNamesFor(a, 'okta|og|u1', 'api-og', 'org_og1'), ['og:read', 'og:write']);
+    assert.deepEqual(await permissionNamesFor(a, 'okta|og|u1', 'api-og'), [], 'outside the organization');
+    assert.deepEqual(await permissionNamesFor(a, 'okta|og|u1', 'api-og', 'org_og2'), [], 'not a member of the other');
+    assert.deepEqual(await permissionNamesFor(b, 'okta|og|u1', 'api-og', 'org_og1'), []);
+
+    // A disabled connection's groups are not the organization's, and their roles rest.
+    await updateOrgConnection(a, 'org_og1', link('con_og', { is_enabled: false }));
+    assert.deepEqual((await groups.orgGroupsAfter(a, 'org_og1', undefined, 10)).items, []);
+    assert.deepEqual(await permissionNamesFor(a, 'okta|og|u1', 'api-og', 'org_og1'), []);
+    await updateOrgConnection(a, 'org_og1', link('con_og'));
+    await groups.unassignOrgGroupRoles(a, 'org_og1', 'grp_og_a', ['rol_og2', 'rol_none']);
+    assert.deepEqual(await permissionNamesFor(a, 'okta|og|u1', 'api-og', 'org_og1'), ['og:read']);
+  });
+
+  test('deletes cascade: a role, a group, a connection and an organization take their links, in this tenant only', async () => {
+    const rows = (s: Store) => db.kysely.selectFrom('organization_group_roles').select(['org_id', 'group_id', 'role_id'])
+      .where('tenant_id', '=', s.tenantId).orderBy('org_id').orderBy('group_id').orderBy('role_id').execute();
+    await groups.assignOrgGroupRoles(b, 'org_og1', 'grp_og_a', ['rol_og1']);
+    await groups.assignOrgGroupRoles(a, 'org_og1', 'grp_og_b', ['rol_og1', 'rol_og2']);
+    await deleteRole(a, 'rol_og2');
+    assert.deepEqual(await rows(a), [
+      { org_id: 'org_og1', group_id: 'grp_og_a', role_id: 'rol_og1' }, { org_id: 'org_og1', group_id: 'grp_og_b', role_id: 'rol_og1' },
+    ]);
+    assert.equal(await groups.deleteGroup(a, 'grp_og_b'), true);
+    assert.deepEqual((await rows(a)).map((r) => r.group_id), ['grp_og_a']);
+    await a.connections.insert('con_og_other', { name: 'og-other', strategy: 'okta' }, { name: 'og-other', strategy: 'okta' });
+    await groups.assignOrgGroupRoles(a, 'org_og2', 'grp_og_c', ['rol_og1']);
+    assert.equal(await a.deleteConnection('con_og_other', 'og-other'), true);
+    assert.deepEqual((await rows(a)).map((r) => r.org_id), ['org_og1']);
+    await deleteOrganization(a, 'org_og1');
+    assert.deepEqual(await rows(a), []);
+    assert.deepEqual(await rows(b), [{ org_id: 'org_og1', group_id: 'grp_og_a', role_id: 'rol_og1' }], "another tenant's links stay");
   });
 });
 

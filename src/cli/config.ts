@@ -16,6 +16,7 @@ const schema = z.object({
   host: z.string().min(1),
   rateLimit: z.coerce.number().int().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  allowPrivateFetch: z.boolean(),
 });
 export type Config = z.infer<typeof schema> & { workerCount: number; issuer: string };
 
@@ -24,6 +25,7 @@ const names: Record<string, string> = {
   databaseUrl: '--database-url (POSTERN_DATABASE_URL)', http: '--http', workers: '--workers',
   masterKey: '--master-key (POSTERN_MASTER_KEY)', host: '--host (POSTERN_HOST)',
   rateLimit: '--rate-limit (POSTERN_RATE_LIMIT)', logLevel: '--log-level (POSTERN_LOG_LEVEL)',
+  allowPrivateFetch: '--allow-private-fetch',
 };
 
 export class ConfigError extends Error {}
@@ -37,7 +39,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         port: { type: 'string' }, domain: { type: 'string' }, 'data-dir': { type: 'string' },
         'database-url': { type: 'string' }, http: { type: 'boolean' }, workers: { type: 'string' },
         'master-key': { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' },
-        'log-level': { type: 'string' },
+        'log-level': { type: 'string' }, 'allow-private-fetch': { type: 'boolean' },
       },
     }));
   } catch (e) {
@@ -54,6 +56,8 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     host: values.host ?? env.POSTERN_HOST ?? '127.0.0.1',
     rateLimit: values['rate-limit'] ?? env.POSTERN_RATE_LIMIT ?? '6000',
     logLevel: values['log-level'] ?? env.POSTERN_LOG_LEVEL ?? 'info',
+    // Lets fetches of URLs that callers name (CIMD documents) reach loopback and private addresses: tests, closed networks.
+    allowPrivateFetch: Boolean(values['allow-private-fetch']),
   };
   if (raw.domain === undefined) raw.domain = `localhost:${raw.port}`;
   const r = schema.safeParse(raw);

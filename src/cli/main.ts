@@ -7,7 +7,8 @@ import { ensureTls } from '../tenant/tls.ts';
 import { relayCacheInvalidations, workerCacheBus, type CacheBus } from './cache-bus.ts';
 
 const USAGE = `usage: postern start [--port N] [--domain HOST[:PORT]] [--data-dir DIR] [--database-url URL]
-                     [--http] [--workers N|auto] [--master-key HEX] [--host ADDR] [--rate-limit N] [--log-level LEVEL]`;
+                     [--http] [--workers N|auto] [--master-key HEX] [--host ADDR] [--rate-limit N] [--log-level LEVEL]
+                     [--allow-private-fetch]`;
 
 /**
  * The server module, loaded after the configuration is known to be valid.

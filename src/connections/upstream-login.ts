@@ -4,6 +4,7 @@ import type { ConnectionDoc } from '../tenant/federated-users.ts';
 import { openOptions } from '../management/connections.ts';
 import { clientAssertion } from './keys.ts';
 import { needsUserinfo } from './profile-map.ts';
+import type { UpstreamTokens } from '../tenant/federated-token-sets.ts';
 
 // Postern as a relying party of an Okta or OIDC connection's IdP, through
 // openid-client: the authorization request it redirects the browser to, and
@@ -78,7 +79,8 @@ export async function startUpstreamLogin(env: Env, conn: ConnectionDoc, uid: str
   return { url: oidc.buildAuthorizationUrl(config, query).toString(), request };
 }
 
-export interface UpstreamResult { sub: string; tokenset: Record<string, unknown>; userinfo?: Record<string, unknown> }
+/** `tokens`: the token endpoint's answer (back_channel only), for Token Vault. */
+export interface UpstreamResult { sub: string; tokenset: Record<string, unknown>; userinfo?: Record<string, unknown>; tokens?: UpstreamTokens }
 
 /**
  * The IdP's answer at /login/callback, checked: state, the code exchanged
@@ -106,5 +108,5 @@ export async function finishUpstreamLogin(env: Env, conn: ConnectionDoc, request
   // Okta's ID tokens from the token endpoint carry only the base claims; its profile is at userinfo.
   const wantUserinfo = (conn.data.strategy === 'okta' || needsUserinfo(o)) && metadata.userinfo_endpoint && tokens.access_token;
   const userinfo = wantUserinfo ? { ...(await oidc.fetchUserInfo(config, tokens.access_token, sub)) } : undefined;
-  return { sub, tokenset: { ...claims }, userinfo };
+  return { sub, tokenset: { ...claims }, userinfo, tokens };
 }

@@ -8,6 +8,7 @@ import { mapProfile } from '../connections/profile-map.ts';
 import { createFederatedUser, ENTERPRISE_STRATEGIES, findFederatedUser, syncFederatedUser, type ConnectionDoc } from '../tenant/federated-users.ts';
 import { recordFailedLogin, recordLogin } from '../oidc/account.ts';
 import { accountFor } from '../tenant/account-linking.ts';
+import { storeTokenSet } from '../tenant/federated-token-sets.ts';
 import { errorPage, engineBranding, finish, loadInteraction, type LoginContext } from './interaction.ts';
 import { loginAttempt } from './login.ts';
 
@@ -92,6 +93,7 @@ async function callback(ctx: Koa.Context, env: Env, engine: Engine) {
     await recordFailedLogin(env, attempt, user, true);
     return deny(ctx, lc.interaction, 'unauthorized', 'user is blocked');
   }
+  await storeTokenSet(env, conn, user, result.tokens);
   await recordLogin(env, account, attempt, user);
   await finish(ctx, lc.interaction, { login: { accountId: account.user_id, remember: true, amr: ['federated'] } });
 }

@@ -52,7 +52,8 @@ export async function clientJson(env: Env, doc: { id: string; data: any; secret?
   };
 }
 
-export async function createClient(env: Env, body: any, opts: { clientId?: string; secret?: string } = {}) {
+/** `secret: null` makes an application without a secret (a CIMD application: Auth0 gives those no shared secret). */
+export async function createClient(env: Env, body: any, opts: { clientId?: string; secret?: string | null } = {}) {
   const tenant = await env.store.getTenant();
   const data = withDefaults(body, tenant?.name ?? 'default');
   delete data.client_id; delete data.client_secret;
@@ -60,8 +61,8 @@ export async function createClient(env: Env, body: any, opts: { clientId?: strin
   const auth = credentialsOnCreate(body);
   if (auth) { Object.assign(data, auth); delete data.token_endpoint_auth_method; }
   const id = opts.clientId ?? ids.client();
-  const secret = body.client_secret ?? opts.secret ?? ids.clientSecret();
-  const sealed = env.box.seal(secret);
+  const secret = opts.secret === null ? null : body.client_secret ?? opts.secret ?? ids.clientSecret();
+  const sealed = secret === null ? null : env.box.seal(secret);
   await env.store.clients.insert(id, data, { name: data.name, secret: sealed });
   env.invalidate('clients');
   return clientJson(env, { id, data, secret: sealed });
@@ -84,6 +85,7 @@ export const clientRoutes: Route[] = [
       if (query.is_global !== undefined && String(d.data.global) !== String(query.is_global)) return false;
       if (query.is_first_party !== undefined && String(d.data.is_first_party) !== String(query.is_first_party)) return false;
       if (query.q && !String(d.data.name).toLowerCase().includes(String(query.q).toLowerCase())) return false;
+      if (query.external_client_id !== undefined && d.data.external_client_id !== String(query.external_client_id)) return false;
       return true;
     });
     return listResponse(query, {

@@ -6,8 +6,8 @@ import { route, type Route } from './router.ts';
 
 // Flows are stored as Auth0 takes them so that audits see them; Postern never
 // runs one, so a flow has no executions, and the `hydrate` options (form_count,
-// forms) are accepted and ignored. Vault connections cannot be created here, so
-// the vault is truthfully empty.
+// forms) are accepted and ignored. The vault's connections have their own file
+// (flows-vault-connections.ts).
 
 const flows: DocumentResource = {
   repo: (env) => env.store.flows,
@@ -20,12 +20,9 @@ const flows: DocumentResource = {
   summary: ({ id, data, created_at, updated_at }) => ({ id, name: data.name, created_at, updated_at }),
 };
 const noExecution = () => notFound('The flow execution does not exist.', 'inexistent_flow_execution');
-const noVaultConnection = () => notFound('The flows vault connection does not exist.', 'inexistent_flows_vault_connection');
 const nothing = inMemory<never>(async () => []);
 
 export const flowRoutes: Route[] = [
-  route('GET', '/flows/vault/connections', async ({ query }) => listResponse(query, nothing, { key: 'connections' })),
-  route('GET', '/flows/vault/connections/{id}', async () => { throw noVaultConnection(); }),
   ...documentResource(flows),
   route('GET', '/flows/{flow_id}/executions', async ({ env, params, query }) => {
     await loadDocument(flows, env, params.flow_id);

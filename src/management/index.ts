@@ -1,6 +1,7 @@
 import type { Route } from './router.ts';
 import { clientRoutes } from './clients.ts';
 import { clientCredentialRoutes } from './client-credentials.ts';
+import { clientCimdRoutes } from './client-cimd.ts';
 import { resourceServerRoutes } from './resource-servers.ts';
 import { clientGrantRoutes } from './client-grants.ts';
 import { connectionRoutes } from './connections.ts';
@@ -34,6 +35,7 @@ import { organizationConnectionRoutes } from './organization-connections.ts';
 import { organizationConnectionEaRoutes } from './organization-connections-ea.ts';
 import { organizationTemplateRoutes } from './organization-templates.ts';
 import { organizationRoleMemberRoutes } from './organization-role-members.ts';
+import { organizationGroupRoutes } from './organization-groups.ts';
 import { invitationRoutes } from './invitations.ts';
 import { userOrganizationRoutes } from './user-organizations.ts';
 import { logRoutes } from './logs.ts';
@@ -60,6 +62,8 @@ import { selfServiceSsoTicketRoutes } from './self-service-sso-tickets.ts';
 import { deviceCredentialRoutes } from './device-credentials.ts';
 import { formRoutes } from './forms.ts';
 import { flowRoutes } from './flows.ts';
+import { flowsVaultConnectionRoutes } from './flows-vault-connections.ts';
+import { eventRoutes } from './events.ts';
 import { phoneProviderRoutes } from './phone-providers.ts';
 import { phoneTemplateRoutes } from './phone-templates.ts';
 import { authenticationMethodRoutes } from './authentication-methods.ts';
@@ -86,10 +90,14 @@ import { supplementalSignalRoutes } from './supplemental-signals.ts';
 import { riskAssessmentRoutes } from './risk-assessments.ts';
 import { phoneProviderProtectionRoutes } from './phone-provider-protection.ts';
 import { customSigningKeyRoutes } from './custom-signing-keys.ts';
+import { encryptionKeyRoutes } from './encryption-keys.ts';
+import { networkAclKeyRoutes } from './network-acl-keys.ts';
+import { federatedTokenSetRoutes } from './federated-token-sets.ts';
 /** Every implemented Management API route; one line per resource file. */
 export const managementRoutes: Route[] = [
   ...clientRoutes,
   ...clientCredentialRoutes,
+  ...clientCimdRoutes,
   ...resourceServerRoutes,
   ...clientGrantRoutes,
   ...connectionRoutes,
@@ -123,6 +131,7 @@ export const managementRoutes: Route[] = [
   ...organizationConnectionEaRoutes,
   ...organizationTemplateRoutes,
   ...organizationRoleMemberRoutes,
+  ...organizationGroupRoutes,
   ...invitationRoutes,
   ...userOrganizationRoutes,
   ...logRoutes,
@@ -149,6 +158,8 @@ export const managementRoutes: Route[] = [
   ...deviceCredentialRoutes,
   ...formRoutes,
   ...flowRoutes,
+  ...flowsVaultConnectionRoutes,
+  ...eventRoutes,
   ...phoneProviderRoutes,
   ...phoneTemplateRoutes,
   ...authenticationMethodRoutes,
@@ -175,4 +186,7 @@ export const managementRoutes: Route[] = [
   ...riskAssessmentRoutes,
   ...phoneProviderProtectionRoutes,
   ...customSigningKeyRoutes,
+  ...encryptionKeyRoutes,
+  ...networkAclKeyRoutes,
+  ...federatedTokenSetRoutes,
 ];

@@ -1,4 +1,6 @@
+import { groupsByIds, orgLinkedIdsAfter } from '../store/group-store.ts';
 import { orgRoleMembersAfter } from '../store/rbac-store.ts';
+import { groupJson, tenantName } from './group-json.ts';
 import { projector } from './fields.ts';
 import { memberJson } from './members.ts';
 import { loadOrg } from './organizations.ts';
@@ -7,9 +9,9 @@ import { loadRole } from './roles.ts';
 import { route, type Route } from './router.ts';
 
 // Who holds a role within an organization (early access): its members with the
-// role assigned directly, and the groups assigned it. Both page by checkpoint
-// only (`from`/`take`, 50 by default). Postern has no groups, so that list is
-// always empty, for an organization and a role that exist.
+// role assigned directly, and the organization's groups assigned it there
+// (organization-groups.ts). Both page by checkpoint only (`from`/`take`, 50 by
+// default).
 
 /** Checkpoint paging whatever the query says, as Auth0 does for these lists. */
 const checkpoint = (query: Record<string, any>) => ({ from: query.from, take: query.take ?? 50 });
@@ -27,11 +29,15 @@ export const organizationRoleMemberRoutes: Route[] = [
     }, { key: 'members', project: projector(query) });
   }),
   route('GET', '/organizations/{organization_id}/roles/{role_id}/groups', async ({ env, params, query }) => {
-    await loadOrg(env, params.organization_id);
-    await loadRole(env, params.role_id);
+    const org = await loadOrg(env, params.organization_id);
+    const role = await loadRole(env, params.role_id);
+    const json = groupJson(await tenantName(env));
     return listResponse(checkpoint(query), {
       page: async () => ({ items: [] }),
-      async after(cursor) { decodeKeyCursor(cursor); return { items: [] }; },
+      async after(cursor, limit) {
+        const r = await orgLinkedIdsAfter(env.store, org.id, 'role_id', role.id, decodeKeyCursor(cursor), limit);
+        return { items: (await groupsByIds(env.store, r.ids)).map(json), next: r.more ? encodeKeyCursor(r.ids[r.ids.length - 1]) : undefined };
+      },
     }, { key: 'groups' });
   }),
 ];

@@ -15,7 +15,7 @@ const addFormats = (addFormatsModule as any).default ?? addFormatsModule;
 // scopes per operation from the TSV, request validation from
 // the OpenAPI schemas. Nothing about either is restated in route code.
 const sharedDir = process.env.POSTERN_SHARED_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '../../data/auth0');
-const spec = acceptUrnTokenTypes(restoreWebhookCredentials(restoreThemeFontTitle(restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8'))))));
+const spec = distinctOneOf(acceptUrnTokenTypes(restoreWebhookCredentials(restoreThemeFontTitle(restoreDescriptionProperties(JSON.parse(readFileSync(join(sharedDir, 'management-api.json'), 'utf8')))))));
 
 /**
  * The shared spec had its prose "descriptions removed", which also deleted
@@ -66,6 +66,18 @@ function restoreWebhookCredentials(doc: any) {
 }
 
 /**
+ * A `oneOf` that lists one schema twice (a vault connection's update lists the
+ * OAuth code setup twice) rejects exactly what that schema accepts, since it
+ * matches two branches. Each branch is kept once.
+ */
+function distinctOneOf(doc: any) {
+  for (const schema of Object.values<any>(doc.components?.schemas ?? {})) {
+    if (Array.isArray(schema?.oneOf)) schema.oneOf = schema.oneOf.filter((x: unknown, i: number, all: unknown[]) => all.findIndex((y) => JSON.stringify(y) === JSON.stringify(x)) === i);
+  }
+  return doc;
+}
+
+/**
  * A custom token exchange profile's `subject_token_type` is published with
  * format `url`, which ajv reads as an http(s) or ftp URL, while Auth0 takes any
  * URI there, and recommends URNs (`urn:acme:legacy-token`).
@@ -97,6 +109,8 @@ export function scopeCatalogue(): { value: string; description: string }[] {
   const flows = spec.components.securitySchemes.oAuth2ClientCredentials.flows;
   const scopes: Record<string, string> = {};
   for (const flow of Object.values<any>(flows)) Object.assign(scopes, flow.scopes ?? {});
+  // A few EA operations (network ACL keys...) are gated by scopes the catalogue lacks; without them no token could reach those operations.
+  for (const op of operations) for (const s of op.scopes) scopes[s] ??= '';
   return Object.entries(scopes).map(([value, description]) => ({ value, description: description || value }));
 }
 

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { invalidQuery, requireQuery } from '../lib/errors.ts';
 import { compileUserSearch, compileUserSort } from '../store/user-search.ts';
 import { createUser, loadUser, updateUser, userJson } from '../tenant/users.ts';
+import { removeUser } from '../tenant/user-events.ts';
 import { listResponse } from './pagination.ts';
 import { projector } from './fields.ts';
 import { reply, route, type Route } from './router.ts';
@@ -37,7 +38,7 @@ export const userRoutes: Route[] = [
   route('GET', '/users/{id}', async ({ env, params, query }) => projector(query)(userJson(await loadUser(env, params.id)))),
   route('PATCH', '/users/{id}', async ({ env, params, body }) => userJson(await updateUser(env, params.id, body))),
   route('DELETE', '/users/{id}', async ({ env, params }) => {
-    await env.store.deleteUser(params.id);
+    await removeUser(env, params.id);
   }),
   route('GET', '/users-by-email', async ({ env, query }) => {
     requireQuery(query, 'email');

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Env } from '../tenant/env.ts';
 import { backchannelLogoutUri } from './backchannel-logout.ts';
 import { assertionJwks, nextAssertionExpiry } from '../tenant/client-credentials.ts';
+import { cimdClientId, isCimdUrl } from '../tenant/cimd-client-id.ts';
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest();
 
@@ -15,6 +16,8 @@ export interface CachedClient {
   grantDocs: Map<string, { id: string; data: any }>;
   /** For private_key_jwt: the keys that verify its client assertions (unexpired when the entry was filled). */
   jwks?: { keys: Record<string, unknown>[] };
+  /** A CIMD application looked up by its document's URL: that URL, the client_id the engine knows it by. */
+  presentedId?: string;
 }
 
 /**
@@ -28,16 +31,27 @@ export class ClientCache {
 
   clear() { this.entries.clear(); }
 
+  /**
+   * A CIMD application presents its document's URL as client_id, as in Auth0,
+   * and the engine then puts that URL in its codes and tokens (azp, client_id);
+   * grants and enabled connections still name the application's own id.
+   */
+  private async load(id: string) {
+    if (!isCimdUrl(id)) return this.env.store.clients.get(id);
+    const doc = await this.env.store.clients.get(cimdClientId(id));
+    return doc?.data.external_client_id === id ? doc : undefined;
+  }
+
   async get(id: string): Promise<CachedClient | undefined> {
     const hit = this.entries.get(id);
     if (hit && Date.now() < hit.until) return hit.value ?? undefined;
-    const doc = await this.env.store.clients.get(id);
+    const doc = await this.load(id);
     let value: CachedClient | null = null;
     if (doc) {
-      const grants = (await this.env.store.clientGrants.list({ client_id: id })).items;
+      const grants = (await this.env.store.clientGrants.list({ client_id: doc.id })).items;
       const secret = doc.secret ? this.env.box.open(doc.secret) : undefined;
       value = {
-        id, data: doc.data, secret, secretDigest: secret ? sha256(secret) : undefined,
+        id: doc.id, ...(doc.id !== id ? { presentedId: id } : {}), data: doc.data, secret, secretDigest: secret ? sha256(secret) : undefined,
         grants: new Map(grants.map((g) => [g.data.audience, g.data.scope ?? []])),
         grantScope: new Map(grants.map((g) => [g.data.audience, (g.data.scope ?? []).join(' ')])),
         grantDocs: new Map(grants.map((g) => [g.data.audience, g])),
@@ -75,7 +89,7 @@ export function engineMetadata(c: CachedClient) {
   const isPublic = c.data.token_endpoint_auth_method === 'none';
   const backchannel = backchannelLogoutUri(c.data);
   return {
-    client_id: c.id,
+    client_id: c.presentedId ?? c.id,
     ...(isPublic ? {} : { client_secret: c.secret }),
     client_name: c.data.name,
     grant_types: grantTypes,

@@ -9,6 +9,7 @@ import { applyPatch } from './patch.ts';
 import { CORE_USER, getPath } from './paths.ts';
 import { paging, readScimBody, requireSchema } from './request.ts';
 import { subOf, toProfile, toResource, type Applied } from './resource.ts';
+import { removeUser } from '../tenant/user-events.ts';
 
 // The /Users endpoints of one connection (RFC 7644 §3.3–3.6), as Okta's and
 // Entra ID's provisioning clients call them. Only the connection's own users
@@ -107,6 +108,6 @@ export async function deleteUser(env: Env, ctx: Koa.Context) {
   const row = await load(env, ctx);
   // A linked identity leaves its primary first, then goes; deleting it never deletes the primary.
   if (row.linked_to) await unlinkAccount(env, row.linked_to, row.provider, row.user_id.slice(row.provider.length + 1));
-  await env.store.deleteUser(row.user_id);
+  await removeUser(env, row.user_id);
   send(ctx, 204);
 }

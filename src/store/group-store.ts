@@ -1,5 +1,6 @@
 import { sql, type Transaction } from 'kysely';
 import { UniqueViolation } from '../lib/errors.ts';
+import { orgGroupIds, userOrgGroupRoleLinks } from './rbac-store.ts';
 import type { Database, GroupRow } from './schema.ts';
 import { isUniqueViolation, type Page, type Store } from './store.ts';
 
@@ -90,10 +91,12 @@ async function insertMembers(trx: Transaction<Database>, s: Store, groupId: stri
       .onConflict((oc) => oc.doNothing()).execute();
   }
 }
+/** The rows that name a group: its members, its roles, and its roles in organizations. */
+const LINKS = ['group_members', 'group_roles', 'organization_group_roles'] as const;
 /** The group with its members and role links, in one transaction. */
 export async function deleteGroup(s: Store, id: string): Promise<boolean> {
   return s.transaction(async (trx) => {
-    for (const table of ['group_members', 'group_roles'] as const) await trx.deleteFrom(table).where('tenant_id', '=', t(s)).where('group_id', '=', id).execute();
+    for (const table of LINKS) await trx.deleteFrom(table).where('tenant_id', '=', t(s)).where('group_id', '=', id).execute();
     const r = await trx.deleteFrom('groups').where('tenant_id', '=', t(s)).where('id', '=', id).executeTakeFirst();
     return Number(r.numDeletedRows) > 0;
   });
@@ -101,7 +104,7 @@ export async function deleteGroup(s: Store, id: string): Promise<boolean> {
 /** What a connection's delete takes with it: its groups, their members and role links. */
 export async function deleteConnectionGroups(trx: Transaction<Database>, tenantId: string, connectionId: string) {
   const ids = trx.selectFrom('groups').select('id').where('tenant_id', '=', tenantId).where('connection', '=', connectionId);
-  for (const table of ['group_members', 'group_roles'] as const) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('group_id', 'in', ids).execute();
+  for (const table of LINKS) await trx.deleteFrom(table).where('tenant_id', '=', tenantId).where('group_id', 'in', ids).execute();
   await trx.deleteFrom('groups').where('tenant_id', '=', tenantId).where('connection', '=', connectionId).execute();
 }
 
@@ -159,4 +162,49 @@ export function listUserGroupRolePermissions(s: Store, userId: string, audience:
     .where('rp.role_id', 'in', (eb) => eb.selectFrom('group_roles as r').select('r.role_id').where('r.tenant_id', '=', t(s))
       .where('r.group_id', 'in', (g) => g.selectFrom('group_members').select('group_id').where('tenant_id', '=', t(s)).where('user_id', '=', userId)))
     .execute();
+}
+
+// --- organization groups ------------------------------------------------------------
+// An organization's groups are those of its enabled connections (orgGroupIds);
+// roles given to one of them in the organization are held there by the
+// group's members who are members of the organization.
+
+/** A checkpoint page of the organization's groups, after `cursor` in id order. */
+export async function orgGroupsAfter(s: Store, orgId: string, cursor: string | undefined, limit: number) {
+  let q = s.db.selectFrom('groups').selectAll().where('tenant_id', '=', t(s)).where('id', 'in', orgGroupIds(s, orgId));
+  if (cursor !== undefined) q = q.where('id', '>', cursor);
+  const rows = await q.orderBy('id').limit(limit + 1).execute();
+  return { items: rows.slice(0, limit), more: rows.length > limit };
+}
+/** The group, if it is one of the organization's. */
+export function getOrgGroup(s: Store, orgId: string, groupId: string): Promise<GroupRow | undefined> {
+  return s.db.selectFrom('groups').selectAll().where('tenant_id', '=', t(s)).where('id', '=', groupId)
+    .where('id', 'in', orgGroupIds(s, orgId)).executeTakeFirst();
+}
+/**
+ * A checkpoint page of the role ids given to a group in the organization (or
+ * of the organization's groups given a role), after `cursor` in id order.
+ */
+export async function orgLinkedIdsAfter(s: Store, orgId: string, by: 'group_id' | 'role_id', value: string, cursor: string | undefined, limit: number) {
+  const other = by === 'group_id' ? 'role_id' : 'group_id';
+  let q = s.db.selectFrom('organization_group_roles').select(other).where('tenant_id', '=', t(s)).where('org_id', '=', orgId).where(by, '=', value);
+  if (by === 'role_id') q = q.where('group_id', 'in', orgGroupIds(s, orgId));
+  if (cursor !== undefined) q = q.where(other, '>', cursor);
+  const rows = await q.orderBy(other).limit(limit + 1).execute();
+  return { ids: rows.slice(0, limit).map((r) => (r as Record<string, string>)[other]), more: rows.length > limit };
+}
+export async function assignOrgGroupRoles(s: Store, orgId: string, groupId: string, roleIds: string[]) {
+  if (!roleIds.length) return;
+  const ts = now();
+  await s.db.insertInto('organization_group_roles').values([...new Set(roleIds)].map((r) => ({ tenant_id: t(s), org_id: orgId, group_id: groupId, role_id: r, created_at: ts })))
+    .onConflict((oc) => oc.doNothing()).execute();
+}
+export async function unassignOrgGroupRoles(s: Store, orgId: string, groupId: string, roleIds: string[]) {
+  if (!roleIds.length) return;
+  await s.db.deleteFrom('organization_group_roles').where('tenant_id', '=', t(s)).where('org_id', '=', orgId).where('group_id', '=', groupId)
+    .where('role_id', 'in', roleIds).execute();
+}
+/** The roles a user holds in the organization through its groups, with the group each comes through (membership is the caller's check). */
+export function memberOrgGroupRoles(s: Store, orgId: string, userId: string) {
+  return userOrgGroupRoleLinks(s, orgId, userId).select(['role_id', 'group_id']).orderBy('role_id').orderBy('group_id').execute();
 }

@@ -315,6 +315,37 @@ const migrations: Record<string, Migration> = {
       }
     },
   },
+  // Roles given to a group within one organization: its members hold them there
+  // only. Indexed from the group and the role too, whose deletes take the links.
+  '0013_organization_group_roles': {
+    async up(db) {
+      await db.schema.createTable('organization_group_roles')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('org_id', 'text', (c) => c.notNull())
+        .addColumn('group_id', 'text', (c) => c.notNull())
+        .addColumn('role_id', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('organization_group_roles_pk', ['tenant_id', 'org_id', 'group_id', 'role_id'])
+        .execute();
+      for (const column of ['group_id', 'role_id']) {
+        await db.schema.createIndex(`organization_group_roles_${column}`).on('organization_group_roles').columns(['tenant_id', column]).execute();
+      }
+    },
+  },
+  // The user events that GET /api/v2/events serves (tenant/user-events.ts), in
+  // position order; a position begins with the event's time, so the retention
+  // prune and a replay from a timestamp are range reads of the key.
+  '0014_events': {
+    async up(db) {
+      await db.schema.createTable('events')
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('position', 'text', (c) => c.notNull())
+        .addColumn('type', 'text', (c) => c.notNull())
+        .addColumn('data', 'text', (c) => c.notNull())
+        .addPrimaryKeyConstraint('events_pk', ['tenant_id', 'position'])
+        .execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -58,7 +58,7 @@ export function listUserRolePermissions(s: Store, userId: string, audience?: str
   if (audience !== undefined) q = q.where('rp.resource_server_identifier', '=', audience);
   return q.execute();
 }
-/** Permission names for one API: direct ones, global roles' (the user's and their groups') and (in an organization) the member's org roles'. */
+/** Permission names for one API: direct ones, global roles' (the user's and their groups') and (in an organization) the member's org roles', assigned or through the organization's groups. */
 export async function permissionNamesFor(s: Store, userId: string, audience: string, orgId?: string): Promise<string[]> {
   const db = s.db as Kysely<Database>;
   const direct = db.selectFrom('user_permissions').select('permission_name')
@@ -70,7 +70,8 @@ export async function permissionNamesFor(s: Store, userId: string, audience: str
         .union(eb.selectFrom('group_roles').select('role_id').where('tenant_id', '=', t(s)).where('group_id', 'in', (g) =>
           g.selectFrom('group_members').select('group_id').where('tenant_id', '=', t(s)).where('user_id', '=', userId)));
       return orgId === undefined ? global : global.union(eb.selectFrom('organization_member_roles').select('role_id')
-        .where('tenant_id', '=', t(s)).where('org_id', '=', orgId).where('user_id', '=', userId));
+        .where('tenant_id', '=', t(s)).where('org_id', '=', orgId).where('user_id', '=', userId))
+        .union(orgGroupRoleIds(s, orgId, userId));
     });
   const rows = await direct.union(viaRoles).execute();
   return rows.map((r) => r.permission_name).sort();
@@ -136,7 +137,7 @@ async function usersAfter(s: Store, table: LinkTable, filter: LinkFilter, cursor
 /** The role and everything that refers to it, in one transaction. */
 export async function deleteRole(s: Store, roleId: string) {
   await s.transaction(async (trx) => {
-    for (const table of ['role_permissions', 'user_roles', 'organization_member_roles', 'group_roles'] as const) {
+    for (const table of ['role_permissions', 'user_roles', 'organization_member_roles', 'group_roles', 'organization_group_roles'] as const) {
       await trx.deleteFrom(table).where('tenant_id', '=', t(s)).where('role_id', '=', roleId).execute();
     }
     await trx.deleteFrom('roles').where('tenant_id', '=', t(s)).where('id', '=', roleId).execute();
@@ -145,7 +146,7 @@ export async function deleteRole(s: Store, roleId: string) {
 /** The organization and everything that refers to it, in one transaction. */
 export async function deleteOrganization(s: Store, orgId: string) {
   await s.transaction(async (trx) => {
-    for (const table of ['organization_members', 'organization_member_roles', 'organization_connections', 'invitations'] as const) {
+    for (const table of ['organization_members', 'organization_member_roles', 'organization_group_roles', 'organization_connections', 'invitations'] as const) {
       await trx.deleteFrom(table).where('tenant_id', '=', t(s)).where('org_id', '=', orgId).execute();
     }
     await trx.deleteFrom('organizations').where('tenant_id', '=', t(s)).where('id', '=', orgId).execute();
@@ -250,6 +251,28 @@ export async function getOrgConnection(s: Store, orgId: string, connectionId: st
   const r = await orgConnQuery(s, orgId).selectAll().where('connection_id', '=', connectionId).executeTakeFirst();
   const link: OrgConnection | undefined = r ? { connection_id: r.connection_id, ...JSON.parse(r.data) } : undefined;
   return link && (opts.includeDisabled || linkEnabled(link)) ? link : undefined;
+}
+/**
+ * The organization's groups: those of the connections enabled for it. Group
+ * roles given in the organization outlive a connection's disabling or removal,
+ * but apply only while it is enabled.
+ */
+export function orgGroupIds(s: Store, orgId: string) {
+  return s.db.selectFrom('groups').select('id').where('tenant_id', '=', t(s))
+    .where('connection', 'in', orgConnQuery(s, orgId, true).select('connection_id'));
+}
+/** The organization's group-role links of the groups the user is in. */
+export function userOrgGroupRoleLinks(s: Store, orgId: string, userId: string) {
+  return s.db.selectFrom('organization_group_roles')
+    .where('tenant_id', '=', t(s)).where('org_id', '=', orgId)
+    .where('group_id', 'in', (eb) => eb.selectFrom('group_members').select('group_id').where('tenant_id', '=', t(s)).where('user_id', '=', userId))
+    .where('group_id', 'in', orgGroupIds(s, orgId));
+}
+/** The role ids a member holds in the organization through its groups; nothing for a non-member. */
+function orgGroupRoleIds(s: Store, orgId: string, userId: string) {
+  return userOrgGroupRoleLinks(s, orgId, userId).select('role_id')
+    .where((eb) => eb.exists(eb.selectFrom('organization_members').select('user_id')
+      .where('tenant_id', '=', t(s)).where('org_id', '=', orgId).where('user_id', '=', userId)));
 }
 /** Inserts; false when the connection was already enabled. */
 export async function insertOrgConnection(s: Store, orgId: string, c: OrgConnection): Promise<boolean> {

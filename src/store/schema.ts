@@ -37,6 +37,7 @@ export interface InvitationRow extends DocRow { org_id: string }
 export interface GroupRow extends DocRow { connection: string; name: string; external_id: string | null }
 export interface GroupMemberRow { tenant_id: string; group_id: string; user_id: string; created_at: string }
 export interface GroupRoleRow { tenant_id: string; group_id: string; role_id: string; created_at: string }
+export interface OrgGroupRoleRow { tenant_id: string; org_id: string; group_id: string; role_id: string; created_at: string }
 export interface OidcPayloadRow {
   tenant_id: string; model: string; id: string; payload: string;
   grant_id: string | null; uid: string | null; user_code: string | null; account_id: string | null;
@@ -45,6 +46,7 @@ export interface OidcPayloadRow {
 
 /** One tenant log event; the whole event as Auth0 shows it is in `data`. */
 export interface LogRow { tenant_id: string; log_id: string; date: string; type: string; user_id: string | null; client_id: string | null; data: string }
+export interface EventRow { tenant_id: string; position: string; type: string; data: string }
 /** Rules, hooks and custom domains: a document kept unique by `name` (a custom domain's is the domain). */
 export interface NamedDocRow extends DocRow { name: string }
 
@@ -77,6 +79,7 @@ export interface Database {
   oidc_payloads: OidcPayloadRow;
   tenant_documents: TenantDocumentRow;
   logs: LogRow;
+  events: EventRow;
   login_failures: LoginFailureRow;
   ip_throttle: IpThrottleRow;
   rules: NamedDocRow & { ord: number };
@@ -93,4 +96,5 @@ export interface Database {
   groups: GroupRow;
   group_members: GroupMemberRow;
   group_roles: GroupRoleRow;
+  organization_group_roles: OrgGroupRoleRow;
 }

@@ -4,6 +4,7 @@ import { RETRY, untilLanded } from '../store/store.ts';
 import type { UserRow } from '../store/schema.ts';
 import type { Env } from './env.ts';
 import { loadUser } from './users.ts';
+import { deleteTokenSet } from './federated-token-sets.ts';
 
 // Account linking, as Auth0 does it: a secondary identity joins the primary
 // user's `identities` (with its profile as `profileData`) and stops being a
@@ -78,8 +79,8 @@ export function linkAccount(env: Env, primaryId: string, body: LinkRequest): Pro
 }
 
 /** Unlinks `{provider}|{user_id}` from `primaryId`; the primary's identities after it. */
-export function unlinkAccount(env: Env, primaryId: string, provider: string, userId: string): Promise<Identity[]> {
-  return untilLanded(async () => {
+export async function unlinkAccount(env: Env, primaryId: string, provider: string, userId: string): Promise<Identity[]> {
+  const left = await untilLanded(async () => {
     const primary = await loadUser(env, primaryId);
     const identities = JSON.parse(primary.identities) as Identity[];
     const [main, ...linked] = identities;
@@ -91,6 +92,9 @@ export function unlinkAccount(env: Env, primaryId: string, provider: string, use
     const landed = await env.store.unlinkUser(primary.user_id, `${provider}|${userId}`, primary, JSON.stringify(left), new Date().toISOString());
     return landed ? left : RETRY;
   });
+  // The IdP tokens came with the identity; its former primary must not keep them.
+  await deleteTokenSet(env, `${provider}|${userId}`);
+  return left;
 }
 
 /** Keeps a linked identity's `profileData` in its primary current after its profile changed (an IdP login). */

@@ -8,6 +8,7 @@ import type { UserRow } from '../store/schema.ts';
 import { checkPassword, historySize } from '../connections/password-policy.ts';
 import type { Env } from './env.ts';
 import { customHashMatches, isImportedHash, openImportedHash } from './custom-password-hash.ts';
+import { announceUser } from './user-events.ts';
 
 // Users as Auth0 shows them, and the operations the Management API and the
 // login flows share: create, update with metadata merge, password checks.
@@ -129,7 +130,9 @@ export async function insertNewUser(
     if (e instanceof UniqueViolation) throw conflict('The user already exists.', 'auth0_idp_error');
     throw e;
   }
-  return { ...row, tenant_id: env.store.tenantId };
+  const saved = { ...row, tenant_id: env.store.tenantId };
+  await announceUser(env, 'user.created', saved);
+  return saved;
 }
 
 /**
@@ -157,7 +160,7 @@ const PROFILE_FIELDS = ['email', 'username', 'phone_number', 'name', 'nickname',
  * makes it read and merge again.
  */
 export async function updateUser(env: Env, userId: string, body: any, opts: { linked?: boolean } = {}): Promise<UserRow> {
-  return untilLanded(async () => {
+  const saved = await untilLanded(async () => {
     const row = await loadUser(env, userId, opts);
     const patch = await userPatch(env, row, body);
     try {
@@ -167,6 +170,8 @@ export async function updateUser(env: Env, userId: string, body: any, opts: { li
       throw e;
     }
   });
+  await announceUser(env, 'user.updated', saved);
+  return saved;
 }
 
 async function userPatch(env: Env, row: UserRow, body: any): Promise<Partial<UserRow>> {

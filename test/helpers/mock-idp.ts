@@ -15,7 +15,8 @@ export interface MockIdp {
   domain: string; issuer: string; clientId: string; clientSecret: string;
   /** Whom the authorize endpoint logs in next (Okta's own login page is out of scope). */
   user: MockUser;
-  seen: { discovery: number; authorize: URLSearchParams[]; token: URLSearchParams[]; userinfo: number };
+  /** `issued`: every access and refresh token the token endpoint gave out. */
+  seen: { discovery: number; authorize: URLSearchParams[]; token: URLSearchParams[]; userinfo: number; issued: string[] };
   /** Misbehaviours to check Postern refuses: a foreign audience or key on the ID token, an error at authorize. */
   faults: { idTokenAudience?: string; foreignKey?: boolean; authorizeError?: string; discoveryPadding?: number };
   /** For private_key_jwt: the certificate client assertions must verify with. */
@@ -33,7 +34,7 @@ export async function startMockIdp(opts: { clientId?: string; clientSecret?: str
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const foreign = await generateKeyPair('RS256');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'okta-1', alg: 'RS256', use: 'sig' };
-  const codes = new Map<string, { sub: string; nonce?: string; challenge?: string; method?: string; redirect: string }>();
+  const codes = new Map<string, { sub: string; nonce?: string; challenge?: string; method?: string; redirect: string; scope: string }>();
   const accessTokens = new Map<string, string>();
   const server: Server = createServer({ key: tls.key, cert: tls.cert });
   await new Promise<void>((res) => server.listen(0, '127.0.0.1', () => res()));
@@ -44,7 +45,7 @@ export async function startMockIdp(opts: { clientId?: string; clientSecret?: str
     clientId: opts.clientId ?? '0oa1okta2client3id4',
     clientSecret: opts.clientSecret ?? 'okta-client-secret-value',
     user: { sub: '00u1a2b3c4d5e6f7g8h9', claims: { email: 'ada@acme.com', email_verified: true, name: 'Ada Lovelace', given_name: 'Ada', family_name: 'Lovelace', preferred_username: 'ada@acme.com' } },
-    seen: { discovery: 0, authorize: [], token: [], userinfo: 0 },
+    seen: { discovery: 0, authorize: [], token: [], userinfo: 0, issued: [] },
     faults: {},
     async signGtr(o = {}) {
       const now = Math.floor(Date.now() / 1000);
@@ -92,7 +93,7 @@ export async function startMockIdp(opts: { clientId?: string; clientSecret?: str
         return res.end(`<form method="post" action="${back}"><input type="hidden" name="id_token" value="${token}"><input type="hidden" name="state" value="${q.get('state')}"></form>`);
       }
       const code = randomBytes(16).toString('hex');
-      codes.set(code, { sub: idp.user.sub, nonce: q.get('nonce') ?? undefined, challenge: q.get('code_challenge') ?? undefined, method: q.get('code_challenge_method') ?? undefined, redirect: q.get('redirect_uri')! });
+      codes.set(code, { sub: idp.user.sub, nonce: q.get('nonce') ?? undefined, challenge: q.get('code_challenge') ?? undefined, method: q.get('code_challenge_method') ?? undefined, redirect: q.get('redirect_uri')!, scope: q.get('scope') ?? '' });
       back.search = new URLSearchParams({ code, state: q.get('state')! }).toString();
       res.writeHead(302, { location: back.toString() });
       return res.end();
@@ -119,7 +120,10 @@ export async function startMockIdp(opts: { clientId?: string; clientSecret?: str
       }
       const at = randomBytes(16).toString('hex');
       accessTokens.set(at, grant.sub);
-      return json(200, { token_type: 'Bearer', expires_in: 3600, access_token: at, scope: 'openid profile email', id_token: await idToken(grant.sub, grant.nonce) });
+      // Okta gives a refresh token only when offline_access was asked for.
+      const rt = grant.scope.split(' ').includes('offline_access') ? randomBytes(16).toString('hex') : undefined;
+      idp.seen.issued.push(at, ...(rt ? [rt] : []));
+      return json(200, { token_type: 'Bearer', expires_in: 3600, access_token: at, ...(rt ? { refresh_token: rt } : {}), scope: grant.scope || 'openid profile email', id_token: await idToken(grant.sub, grant.nonce) });
     }
     if (url.pathname === '/oauth2/v1/userinfo') {
       idp.seen.userinfo++;
