@@ -6,6 +6,8 @@ import { projector } from './fields.ts';
 import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
 import { checkAuthMethods, credentialsOnCreate, shownClientData } from './client-auth-methods.ts';
+import { forgetClientOrganizations } from './organization-clients.ts';
+import { unlinkClientAgents } from './agents.ts';
 
 const GRANTS_BY_APP_TYPE: Record<string, string[]> = {
   non_interactive: ['client_credentials'],
@@ -121,6 +123,7 @@ export const clientRoutes: Route[] = [
     await loadClient(env, params.id);
     await env.store.deleteClient(params.id);
     env.invalidate('clients');
+    await Promise.all([forgetClientOrganizations(env, params.id), unlinkClientAgents(env, params.id)]);
   }),
   route('POST', '/clients/{id}/rotate-secret', async ({ env, params }) => {
     const doc = await loadClient(env, params.id);

@@ -6,6 +6,7 @@ import { resourceServerRoutes } from './resource-servers.ts';
 import { clientGrantRoutes } from './client-grants.ts';
 import { connectionRoutes } from './connections.ts';
 import { scimConfigurationRoutes } from './scim-configuration.ts';
+import { directoryProvisioningRoutes } from './directory-provisioning.ts';
 import { connectionKeyRoutes } from './connection-keys.ts';
 import { userRoutes } from './users.ts';
 import { userIdentityRoutes } from './user-identities.ts';
@@ -93,6 +94,8 @@ import { customSigningKeyRoutes } from './custom-signing-keys.ts';
 import { encryptionKeyRoutes } from './encryption-keys.ts';
 import { networkAclKeyRoutes } from './network-acl-keys.ts';
 import { federatedTokenSetRoutes } from './federated-token-sets.ts';
+import { agentRoutes } from './agents.ts';
+import { organizationClientRoutes } from './organization-clients.ts';
 /** Every implemented Management API route; one line per resource file. */
 export const managementRoutes: Route[] = [
   ...clientRoutes,
@@ -102,6 +105,7 @@ export const managementRoutes: Route[] = [
   ...clientGrantRoutes,
   ...connectionRoutes,
   ...scimConfigurationRoutes,
+  ...directoryProvisioningRoutes,
   ...connectionKeyRoutes,
   ...userRoutes,
   ...userIdentityRoutes,
@@ -189,4 +193,6 @@ export const managementRoutes: Route[] = [
   ...encryptionKeyRoutes,
   ...networkAclKeyRoutes,
   ...federatedTokenSetRoutes,
+  ...agentRoutes,
+  ...organizationClientRoutes,
 ];

@@ -5,6 +5,7 @@ import { deleteOrganization, insertOrgConnection } from '../store/rbac-store.ts'
 import type { Env } from '../tenant/env.ts';
 import { decodeKeyCursor, encodeKeyCursor, listResponse } from './pagination.ts';
 import { connectionForOrg, orgConnectionJson } from './organization-connections.ts';
+import { forgetOrganizationClients } from './organization-clients.ts';
 import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
 
@@ -76,5 +77,6 @@ export const organizationRoutes: Route[] = [
   route('DELETE', '/organizations/{id}', async ({ env, params }) => {
     const doc = await loadOrg(env, params.id);
     await deleteOrganization(env.store, doc.id);
+    await forgetOrganizationClients(env, doc.id);
   }),
 ];

@@ -7,6 +7,9 @@ import { deleteConnectionGroups } from './group-store.ts';
 export type DocTable = 'clients' | 'resource_servers' | 'client_grants' | 'connections' | 'roles' | 'organizations' | 'invitations'
   | 'rules' | 'hooks' | 'custom_domains' | 'actions' | 'forms' | 'flows' | 'self_service_profiles' | 'phone_providers'
   | 'scim_configurations' | 'scim_tokens' | 'connection_keys';
+/** Tenant documents kept per connection (a kind and the connection's id), deleted with the connection. */
+const CONNECTION_DOCS = ['directory-provisioning'] as const;
+export const connectionDocName = (kind: typeof CONNECTION_DOCS[number], connectionId: string) => `${kind}:${connectionId}`;
 export interface Page { offset: number; limit: number }
 export interface Doc<T> { id: string; data: T; created_at: string; updated_at: string }
 
@@ -407,6 +410,7 @@ export class Store {
       await trx.deleteFrom('scim_configurations').where('tenant_id', '=', this.tenantId).where('id', '=', id).execute();
       for (const table of ['scim_tokens', 'connection_keys'] as const) await trx.deleteFrom(table).where('tenant_id', '=', this.tenantId).where('name', '=', id).execute();
       await deleteConnectionGroups(trx, this.tenantId, id);
+      await trx.deleteFrom('tenant_documents').where('tenant_id', '=', this.tenantId).where('name', 'in', CONNECTION_DOCS.map((kind) => connectionDocName(kind, id))).execute();
       const r = await trx.deleteFrom('connections').where('tenant_id', '=', this.tenantId).where('id', '=', id).executeTakeFirst();
       return Number(r.numDeletedRows) > 0;
     });
