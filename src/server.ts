@@ -17,6 +17,7 @@ import { managementRoutes } from './management/index.ts';
 import { bootstrap, type BootstrapInfo } from './tenant/bootstrap.ts';
 import { TenantLog } from './tenant/logs.ts';
 import { startLogStreaming } from './management/log-stream-delivery.ts';
+import { startEventStreaming } from './management/event-stream-dispatch.ts';
 import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { globalTokenRevocation } from './oidc/global-token-revocation.ts';
 import { under } from './lib/paths.ts';
@@ -79,6 +80,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   const info = primary ? await bootstrap(env, opts.caPath ?? null) : undefined;
   engine = new Engine(env);
   const logStreaming = startLogStreaming(env);
+  const eventStreaming = startEventStreaming(env);
   const timer = setInterval(() => { engine!.refreshKeys().catch((e) => log.warn({ err: e.message }, 'key refresh failed')); }, 10_000);
   timer.unref();
 
@@ -109,6 +111,6 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(engine.middleware());
   return {
     env, app, db, engine, bootstrap: info,
-    async close() { clearInterval(timer); await logStreaming.stop(); await env.events.flush(); await db.close(); },
+    async close() { clearInterval(timer); await logStreaming.stop(); await eventStreaming.stop(); await env.events.flush(); await db.close(); },
   };
 }

@@ -1,13 +1,14 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { badRequest, notFound } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
-import { EVENT_STREAMS, eventStreams, webhookCredential, type EventStream } from './event-streams.ts';
-import { postEvent } from './event-stream-webhook.ts';
+import { EVENT_STREAMS, eventStreamCursorDoc, eventStreams, webhookCredential, type EventStream } from './event-streams.ts';
+import { postEvent, type Posted } from './event-stream-webhook.ts';
 import { reply, route, type Route } from './router.ts';
 import { changeItems, checkpointList, collectionId, collectionRoutes, findItem, listItems, type Collection } from './tenant-collection.ts';
 
-// An event stream's deliveries are what Postern really attempted. It emits no
-// user or organization events, so the only events are test events, and only a
-// webhook destination receives them (Postern cannot reach EventBridge or run an
+// An event stream's deliveries are what Postern really attempted: the user
+// events that event-stream-dispatch.ts sends, and test events. Only a webhook
+// destination receives them (Postern cannot reach EventBridge or run an
 // action). As in Auth0, the history lists failed deliveries: a delivery that
 // succeeds leaves no entry, one that fails keeps every attempt, and a
 // redelivery that then succeeds removes it. Attempts run after the answer.
@@ -42,22 +43,43 @@ function testEvent(env: Env, s: EventStream, type: string, data: unknown) {
   };
 }
 
-/** One attempt: a failure is recorded with the earlier ones, a success clears the entry. */
-async function attempt(env: Env, s: EventStream, event: Record<string, any>) {
+/** Auth0's retries of an event: three more attempts, after 1, 2 and 4 seconds. */
+export const RETRY_DELAYS_MS = [1_000, 2_000, 4_000];
+const isFinal = (p: Posted) => !p.ok && p.status !== undefined && p.status >= 400 && p.status < 500; // a 4xx is not retried
+
+/**
+ * Sends an event, trying again after each of `retryDelays`, then records the
+ * outcome: failed attempts join the earlier ones, a success clears the entry.
+ * False when `signal` stopped it first: then nothing is recorded.
+ */
+export async function sendEvent(env: Env, s: EventStream, event: Record<string, any>, retryDelays: number[] = [], signal?: AbortSignal): Promise<boolean> {
   const auth = webhookCredential(env, s);
-  const outcome = await postEvent(s.destination.configuration.webhook_endpoint, auth, event);
+  const failed: Attempt[] = [];
+  for (let i = 0; ; i++) {
+    const posted = await postEvent(s.destination.configuration.webhook_endpoint, auth, event, signal);
+    if (signal?.aborted) return false;
+    if (posted.ok) { failed.length = 0; break; }
+    failed.push({ status: 'failed', timestamp: new Date().toISOString(), error_message: posted.error });
+    if (i >= retryDelays.length || isFinal(posted)) break;
+    try { await sleep(retryDelays[i], undefined, { signal }); } catch { return false; }
+  }
+  await record(env, s, event, failed);
+  return true;
+}
+
+/** The history after one delivery: its failed attempts kept (none: it landed, and any entry goes). */
+async function record(env: Env, s: EventStream, event: Record<string, any>, failed: Attempt[]) {
   const exists = async () => (await listItems(env, EVENT_STREAMS)).some((x) => x.id === s.id);
   // A stream deleted meanwhile keeps no history.
   if (!(await exists())) return;
   const history = await listItems(env, deliveries(s.id));
-  if (outcome.ok && !history.some((d) => d.id === event.id)) return; // nothing to clear, so nothing to write
+  if (!failed.length && !history.some((d) => d.id === event.id)) return; // nothing to clear, so nothing to write
   await changeItems(env, deliveries(s.id), (all) => {
     const known = all.find((d) => d.id === event.id);
-    if (outcome.ok) return all.filter((d) => d !== known);
-    const tried: Attempt = { status: 'failed', timestamp: new Date().toISOString(), error_message: outcome.error };
+    if (!failed.length) return all.filter((d) => d !== known);
     const next: Delivery = known
-      ? { ...known, attempts: [...known.attempts, tried] }
-      : { id: event.id, event_stream_id: s.id, event_type: event.type, status: 'failed', attempts: [tried], event };
+      ? { ...known, attempts: [...known.attempts, ...failed] }
+      : { id: event.id, event_stream_id: s.id, event_type: event.type, status: 'failed', attempts: failed, event };
     return [...all.filter((d) => d !== known), next].slice(-MAX_KEPT);
   });
   // A delete that landed between the check and the write leaves no history behind either.
@@ -67,7 +89,7 @@ async function attempt(env: Env, s: EventStream, event: Record<string, any>) {
 /** Attempts run after the answer; a failure to record one is logged (without the event) and goes no further. */
 function deliverLater(env: Env, s: EventStream, events: Record<string, any>[]) {
   void (async () => {
-    for (const e of events) await attempt(env, s, e);
+    for (const e of events) await sendEvent(env, s, e);
   })().catch((e) => env.log.warn({ err: (e as Error).message, stream: s.id }, 'event stream delivery not recorded'));
 }
 
@@ -93,7 +115,10 @@ function selected(all: Delivery[], f: { statuses?: string[]; event_types?: strin
 }
 
 export const eventStreamRoutes: Route[] = [
-  ...collectionRoutes({ ...eventStreams, removed: async (env, s) => { await env.store.deleteTenantDoc(deliveries(s.id).doc); } }),
+  ...collectionRoutes({ ...eventStreams, removed: async (env, s) => {
+    await env.store.deleteTenantDoc(deliveries(s.id).doc);
+    await env.store.deleteTenantDoc(eventStreamCursorDoc(s.id));
+  } }),
   route('GET', '/event-streams/{id}/deliveries', async ({ env, params, query }) => {
     const s = await findItem(env, EVENT_STREAMS, params.id);
     const filter = { statuses: csv(query.statuses), event_types: csv(query.event_types), date_from: query.date_from, date_to: query.date_to };

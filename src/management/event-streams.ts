@@ -7,9 +7,9 @@ import type { OpContext } from './router.ts';
 import { componentValidator } from './spec.ts';
 import { collectionId, collectionRoutes, type CollectionResource } from './tenant-collection.ts';
 
-// Event streams (early access), stored and answered as Auth0 does. Postern
-// emits no user or organization events into them; only a test event, sent on
-// request to a webhook destination, is ever delivered (event-stream-deliveries.ts).
+// Event streams (early access), stored and answered as Auth0 does. The user
+// events a webhook stream subscribes to reach it (event-stream-dispatch.ts),
+// and so do test events sent on request (event-stream-deliveries.ts).
 // A webhook's credential (bearer token, basic password, custom header value)
 // is sealed at rest and, as in Auth0, never answered.
 
@@ -17,6 +17,9 @@ export interface EventStream {
   id: string; name?: string; status: string; subscriptions: { event_type: string }[];
   destination: { type: string; configuration: Record<string, any> }; created_at: string; updated_at: string;
 }
+
+/** Where the dispatcher is in the user events, for one stream. */
+export const eventStreamCursorDoc = (id: string) => `event-streams:cursor:${id}`;
 
 export const EVENT_STREAMS = { doc: 'event-streams', missing: () => notFound('The event stream does not exist.', 'inexistent_event_stream') };
 

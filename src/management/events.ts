@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Env } from '../tenant/env.ts';
 import { ApiError, invalidQuery } from '../lib/errors.ts';
 import { eventsBetween } from '../store/event-store.ts';
-import { cursorAt, EVENT_RETENTION_MS, POSITION, timeOf } from '../tenant/user-events.ts';
+import { cursorAt, EVENT_RETENTION_MS, POSITION, SETTLE_MS, timeOf } from '../tenant/user-events.ts';
 import { reply, route, type Route } from './router.ts';
 
 // GET /events: the tenant's user events (tenant/user-events.ts) as Server-Sent
@@ -19,7 +19,6 @@ import { reply, route, type Route } from './router.ts';
 // its start, then a last offset, and the answer ends.
 
 const POLL_MS = 500;
-const SETTLE_MS = 1_000;
 const HEARTBEAT_MS = 15_000;
 const MAX_OPEN_MS = 10 * 60_000; // then `connection_timeout`, with the offset to resume from
 const BATCH = 100;

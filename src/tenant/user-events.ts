@@ -9,8 +9,9 @@ import { userJson } from './users.ts';
 // Auth0's user events (user.created, user.updated, user.deleted) as the
 // CloudEvents Auth0 publishes, kept for GET /api/v2/events to serve. They are
 // written once the user write has landed; failing to keep one is logged and
-// does not undo the write. Postern emits no organization or group events, and
-// event streams still receive only test events.
+// does not undo the write. Webhook event streams receive them from the table
+// too (management/event-stream-dispatch.ts), after the write and beside it.
+// Postern emits no organization or group events.
 
 export const EVENT_RETENTION_MS = 7 * 86_400_000;
 const PRUNE_EVERY_MS = 3_600_000;
@@ -27,6 +28,12 @@ export function timeOf(position: string): number {
   const t = Date.UTC(+d.slice(0, 4), +d.slice(4, 6) - 1, +d.slice(6, 8), +d.slice(8, 10), +d.slice(10, 12), +d.slice(12, 14), +d.slice(14));
   return Number.isFinite(t) && timeKey(t) === d ? t : NaN;
 }
+
+/**
+ * How old an event must be before a reader passes it: a position is its node's
+ * time before the insert, so one still landing on another node is not skipped.
+ */
+export const SETTLE_MS = 1_000;
 
 let seq = 0;
 const newPosition = (ms: number) => {
