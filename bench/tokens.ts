@@ -9,7 +9,7 @@ import type { BenchServer } from './lib/server.ts';
 
 // Issue 2: client-credentials tokens per second over HTTPS on loopback, against
 // the machine's raw RS256 signing rate measured in the same run. Measured for
-// the Management API (the bootstrap client holds every one of its ~250 scopes)
+// the Management API (the bootstrap client holds every one of its ~260 scopes)
 // and for a typical API with three scopes.
 const KEYCLOAK_PER_VCPU = 120;
 const TARGET = 0.6;
