@@ -26,6 +26,7 @@ import { scimEndpoint } from './scim/router.ts';
 import { exportDownload } from './management/export-download.ts';
 import { EXPORT_FILES_PATH } from './management/export-location.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
+import { ActionsRuntime } from './actions/runtime.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -60,6 +61,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
     if (what === 'clients' || what === 'all') engine.clients.clear();
     if (what === 'resource_servers' || what === 'all') engine.apis.clear();
     if (what === 'keys' || what === 'all') engine.rebuild();
+    if (what === 'actions' || what === 'all') env.actions.clear();
   };
   // Sibling workers told of a write; its response waits for them (see below).
   const telling = new Set<Promise<void>>();
@@ -69,6 +71,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
     events: new TenantLog(store, log, config.domain.replace(/:\d+$/, '')),
     issuer: config.issuer,
     mgmtAudience: `${config.issuer}api/v2/`,
+    actions: new ActionsRuntime(store, box, config.actions === 'on', config.actionTimeout),
     invalidate(what) {
       dropCaches(what);
       if (!opts.bus) return;
@@ -111,6 +114,6 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(engine.middleware());
   return {
     env, app, db, engine, bootstrap: info,
-    async close() { clearInterval(timer); await logStreaming.stop(); await eventStreaming.stop(); await env.events.flush(); await db.close(); },
+    async close() { clearInterval(timer); env.actions.close(); await logStreaming.stop(); await eventStreaming.stop(); await env.events.flush(); await db.close(); },
   };
 }

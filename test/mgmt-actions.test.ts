@@ -283,12 +283,35 @@ test('bindings: PATCH replaces a trigger\'s bindings with deployed actions that 
   for (const x of [a, draft]) await mc.actions.delete(x.id);
 });
 
-test('executions never exist, and actions are never run', async () => {
+test('a test run executes the draft with the given event and its secrets, and applies nothing', async () => {
   assertError(await s.api('GET', '/actions/executions/some-id'), 404, 'That execution does not exist.');
-  const a = await createAction();
-  // Postern has no honest answer for a test run, so the operation is not served.
-  assert.equal((await s.api('POST', `/actions/actions/${a.id}/test`, { body: { payload: {} } })).status, 404);
-  await mc.actions.delete(a.id);
+  const a = await createAction({
+    code: `exports.onExecutePostLogin = async (event, api) => {
+      console.log('hello', event.user.email, event.secrets.TOKEN);
+      api.idToken.setCustomClaim('https://x.example/email', event.user.email);
+      api.idToken.setCustomClaim('iss', 'nope');
+      api.user.setAppMetadata('plan', 'gold');
+    };`,
+    secrets: [{ name: 'TOKEN', value: 't0k' }],
+  });
+  const r: any = await mc.actions.test(a.id, { payload: { user: { email: 'ann@example.com' } } });
+  assert.equal(r.payload.error, undefined, JSON.stringify(r.payload));
+  assert.match(r.payload.logs, /^hello ann@example.com t0k\n/);
+  assert.match(r.payload.logs, /"iss" is restricted/);
+  assert.deepEqual(r.payload.response.idToken, { 'https://x.example/email': 'ann@example.com' });
+  assert.deepEqual(r.payload.response.appMetadata, { plan: 'gold' });
+  assert.equal(typeof r.payload.stats.action_duration_ms, 'number');
+
+  const failing = await createAction({ code: `exports.onExecutePostLogin = async () => { throw new Error('boom'); };` });
+  const f: any = await mc.actions.test(failing.id, { payload: {} });
+  assert.equal(f.payload.error.msg, 'boom');
+  const broken = await createAction({ code: `exports.onExecutePostLogin = async (event, api) => { ` });
+  assert.match((await mc.actions.test(broken.id, { payload: {} }) as any).payload.error.msg, /Unexpected|SyntaxError|end of input/);
+
+  assertError(await s.api('POST', `/actions/actions/${a.id}/test`, { body: {} }), 400);
+  assertError(await s.api('POST', `/actions/actions/${a.id}/test`, { body: { payload: [1] } }), 400);
+  assertError(await s.api('POST', '/actions/actions/00000000-0000-4000-8000-000000000000/test', { body: { payload: {} } }), 404);
+  for (const x of [a, failing, broken]) await mc.actions.delete(x.id);
 });
 
 // --- email templates --------------------------------------------------------------

@@ -17,6 +17,8 @@ const schema = z.object({
   rateLimit: z.coerce.number().int().min(1),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
   allowPrivateFetch: z.boolean(),
+  actions: z.enum(['on', 'off']),
+  actionTimeout: z.coerce.number().int().min(100).max(300_000),
 });
 export type Config = z.infer<typeof schema> & { workerCount: number; issuer: string };
 
@@ -26,6 +28,7 @@ const names: Record<string, string> = {
   masterKey: '--master-key (POSTERN_MASTER_KEY)', host: '--host (POSTERN_HOST)',
   rateLimit: '--rate-limit (POSTERN_RATE_LIMIT)', logLevel: '--log-level (POSTERN_LOG_LEVEL)',
   allowPrivateFetch: '--allow-private-fetch',
+  actions: '--actions (POSTERN_ACTIONS)', actionTimeout: '--action-timeout (POSTERN_ACTION_TIMEOUT)',
 };
 
 export class ConfigError extends Error {}
@@ -40,6 +43,7 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
         'database-url': { type: 'string' }, http: { type: 'boolean' }, workers: { type: 'string' },
         'master-key': { type: 'string' }, host: { type: 'string' }, 'rate-limit': { type: 'string' },
         'log-level': { type: 'string' }, 'allow-private-fetch': { type: 'boolean' },
+        actions: { type: 'string' }, 'action-timeout': { type: 'string' },
       },
     }));
   } catch (e) {
@@ -58,6 +62,9 @@ export function parseConfig(argv: string[], env: NodeJS.ProcessEnv = process.env
     logLevel: values['log-level'] ?? env.POSTERN_LOG_LEVEL ?? 'info',
     // Lets fetches of URLs that callers name (CIMD documents) reach loopback and private addresses: tests, closed networks.
     allowPrivateFetch: Boolean(values['allow-private-fetch']),
+    // Whether bound actions run (in a sandboxed child process), and how long one trigger's actions may take, in ms.
+    actions: values.actions ?? env.POSTERN_ACTIONS ?? 'on',
+    actionTimeout: values['action-timeout'] ?? env.POSTERN_ACTION_TIMEOUT ?? '20000',
   };
   if (raw.domain === undefined) raw.domain = `localhost:${raw.port}`;
   const r = schema.safeParse(raw);

@@ -8,7 +8,7 @@ import { relayCacheInvalidations, workerCacheBus, type CacheBus } from './cache-
 
 const USAGE = `usage: postern start [--port N] [--domain HOST[:PORT]] [--data-dir DIR] [--database-url URL]
                      [--http] [--workers N|auto] [--master-key HEX] [--host ADDR] [--rate-limit N] [--log-level LEVEL]
-                     [--allow-private-fetch]`;
+                     [--allow-private-fetch] [--actions on|off] [--action-timeout MS]`;
 
 /**
  * The server module, loaded after the configuration is known to be valid.

@@ -3,6 +3,7 @@ import { badRequest } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import { route, type Route } from './router.ts';
 import { actionJson, deployedVersion, paged, type ActionDoc } from './actions.ts';
+import { bindingsDoc, readBindings as readStoredBindings, type Binding } from '../actions/runtime.ts';
 
 // The triggers an action can support, and the actions bound to each trigger.
 // A trigger's bindings are one tenant document, replaced as a whole by PATCH.
@@ -29,10 +30,8 @@ export function checkTriggers(list: Array<{ id: string; version?: string }>) {
   }
 }
 
-interface Binding { id: string; action_id: string; display_name: string; created_at: string; updated_at: string }
-const docName = (triggerId: string) => `actions:bindings:${triggerId}`;
-const readBindings = async (env: Env, triggerId: string) =>
-  (await env.store.getTenantDoc<{ bindings: Binding[] }>(docName(triggerId)))?.bindings ?? [];
+const docName = bindingsDoc;
+const readBindings = (env: Env, triggerId: string) => readStoredBindings(env.store, triggerId);
 
 export async function boundTriggers(env: Env, actionId: string) {
   const bound = await Promise.all(BINDABLE.map(async (t) => ((await readBindings(env, t)).some((b) => b.action_id === actionId) ? t : undefined)));
@@ -43,6 +42,7 @@ export async function unbindEverywhere(env: Env, actionId: string) {
   for (const t of await boundTriggers(env, actionId)) {
     await env.store.modifyTenantDoc<{ bindings: Binding[] }>(docName(t), (stored) => ({ bindings: (stored?.bindings ?? []).filter((b) => b.action_id !== actionId) }));
   }
+  env.invalidate('actions');
 }
 
 /** Bindings as Auth0 answers them, with the whole action; one whose action was deleted meanwhile is left out. */
@@ -94,6 +94,7 @@ export const actionTriggerRoutes: Route[] = [
       if (new Set(next.map((b) => b.action_id)).size < next.length) throw invalid('An action can be bound to a trigger only once');
       return { bindings: next };
     });
+    env.invalidate('actions');
     return { bindings: await bindingsJson(env, triggerId, saved.bindings) };
   }),
 ];

@@ -7,9 +7,11 @@ import { patchDoc } from './patch-doc.ts';
 import { boolFilter, heldByOther, inMemory, loadDoc, sealInto, unique } from './doc-helpers.ts';
 import { boundTriggers, checkTriggers, RUNTIMES, unbindEverywhere } from './action-triggers.ts';
 import { resolveModuleRefs, type ModuleRef } from './action-module-docs.ts';
+import { deployedVersion } from '../actions/runtime.ts';
 
-// Postern stores actions so that tools auditing a tenant see them; it never builds or runs them.
-// So an action is `built` at once and a deploy is finished when it answers. The versions live in
+// Actions are stored here; src/actions runs the deployed versions bound to a trigger. Nothing
+// is built (only Node's built-in modules are available), so an action is `built` at once and a
+// deploy is finished when it answers. The versions live in
 // the action's own document, so a deploy numbers its version in the same conditional write.
 
 export interface ActionDoc { id: string; data: any; created_at: string; updated_at: string }
@@ -29,7 +31,7 @@ const withModules = (d: any): { modules?: ModuleRef[] } => (d.modules?.length ? 
 const same = (a: any, b: any) => JSON.stringify(snapshot(a)) === JSON.stringify(snapshot(b));
 /** Names and times only: a secret's value is never answered. */
 export const secretList = (d: any) => Object.keys(d.secrets ?? {}).map((name) => ({ name, updated_at: d.secret_times[name] }));
-export const deployedVersion = (d: any) => d.versions.find((v: any) => v.id === d.deployed_version_id);
+export { deployedVersion };
 
 export function versionJson(action: ActionDoc, v: any, withAction = true) {
   const a = action.data;
@@ -114,7 +116,45 @@ export async function deploy(env: Env, id: string, source: (data: any) => any, u
     made = { id: randomUUID(), number: 1 + Math.max(0, ...d.versions.map((v: any) => v.number)), created_at: new Date().toISOString(), ...snapshot(source(d)) };
     return { data: { ...d, ...(updateDraft ? snapshot(made) : {}), versions: [...d.versions, made], deployed_version_id: made.id } };
   });
+  env.invalidate('actions');
   return versionJson(saved, made);
+}
+
+/** The function each trigger calls in an action's module. */
+const HANDLERS: Record<string, string> = {
+  'post-login': 'onExecutePostLogin', 'credentials-exchange': 'onExecuteCredentialsExchange',
+  'pre-user-registration': 'onExecutePreUserRegistration', 'post-user-registration': 'onExecutePostUserRegistration',
+  'post-change-password': 'onExecutePostChangePassword', 'send-phone-message': 'onExecuteSendPhoneMessage',
+  'password-reset-post-challenge': 'onExecutePostChallenge', 'custom-phone-provider': 'onExecuteCustomPhoneProvider',
+  'custom-email-provider': 'onExecuteCustomEmailProvider', 'custom-token-exchange': 'onExecuteCustomTokenExchange',
+};
+
+/**
+ * Runs the draft once with the given event, for its first trigger, and answers
+ * what it did; nothing it sets (metadata, claims) is applied.
+ */
+async function testAction(env: Env, doc: ActionDoc, payload: unknown) {
+  if (!env.actions.enabled) throw badRequest('Actions do not run on this server (it was started with --actions off).', 'actions_disabled');
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw badRequest("Payload validation error: 'Expected type object' on property payload.");
+  const trigger = doc.data.supported_triggers?.[0]?.id ?? 'post-login';
+  const started = Date.now();
+  let result: any;
+  let effects: any = {};
+  try {
+    const out = await env.actions.run(trigger, HANDLERS[trigger], [env.actions.sandboxAction(doc.id, doc.data.name, doc.data)], payload);
+    [result] = out.results;
+    effects = out.effects;
+  } catch (e) {
+    result = { logs: [], error: { id: 'actions_execution_error', msg: (e as Error).message } };
+  }
+  const { warnings, ...response } = effects;
+  return {
+    payload: {
+      action_name: doc.data.name, logs: [...(result.logs ?? []), ...(warnings ?? [])].join('\n'),
+      stats: { action_duration_ms: Date.now() - started, boot_duration_ms: 0, network_duration_ms: 0 },
+      ...(result.error ? { error: result.error } : {}), response,
+    },
+  };
 }
 
 export const actionRoutes: Route[] = [
@@ -149,8 +189,10 @@ export const actionRoutes: Route[] = [
     if (boolFilter(query.force)) await unbindEverywhere(env, params.id);
     else if ((await boundTriggers(env, params.id)).length) throw conflict('Unable to delete an action bound to a trigger.', 'action_bound');
     if (!await env.store.actions.delete(params.id)) throw missingAction();
+    env.invalidate('actions');
   }),
   route('POST', '/actions/actions/{id}/deploy', async ({ env, params }) => reply(202, await deploy(env, params.id, (d) => d, true))),
-  // Nothing ever runs, so there is never an execution to show.
+  route('POST', '/actions/actions/{id}/test', async ({ env, params, body }) => testAction(env, await loadAction(env, params.id), body?.payload)),
+  // Executions are not recorded, so there is never one to show.
   route('GET', '/actions/executions/{id}', async () => { throw notFound('That execution does not exist.', 'inexistent_execution'); }),
 ];

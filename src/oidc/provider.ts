@@ -24,14 +24,15 @@ import { requestFacts } from '../tenant/logs.ts';
 import { logoutSource, postLogoutSuccessSource } from './logout-pages.ts';
 import { revokeParams } from './revoke-endpoint.ts';
 import { engineFetch } from './backchannel-logout.ts';
-import { DEFAULT_SCOPE } from './token-endpoint.ts';
+import { CC_ACTION_CLAIMS, DEFAULT_SCOPE } from './token-endpoint.ts';
 import { assertionLifetime } from './client-assertion.ts';
 import { userGrantableScopes } from '../tenant/current-user-scopes.ts';
+import { addCustomClaims, PostLoginActions } from './action-claims.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
 /** Auth0's access-token claims, applied to every JWT the engine signs. */
-async function customizeJwt(deps: EngineDeps, ctx: KoaContextWithOIDC, token: any, jwt: { header?: any; payload: any }) {
+async function customizeJwt(deps: EngineDeps, actions: PostLoginActions, ctx: KoaContextWithOIDC, token: any, jwt: { header?: any; payload: any }) {
   const p = jwt.payload;
   const clientId = p.client_id;
   const api = token.resourceServer ? await deps.apis.get(token.resourceServer.audience) : undefined;
@@ -47,9 +48,11 @@ async function customizeJwt(deps: EngineDeps, ctx: KoaContextWithOIDC, token: an
     p.gty = 'client-credentials';
     const granted = (ctx as any).state?.[DEFAULT_SCOPE];
     if (!p.scope && granted) p.scope = granted;
+    addCustomClaims(p, (ctx as any).state?.[CC_ACTION_CLAIMS], deps.env.mgmtAudience);
   }
   userAccessTokenClaims(deps.env.issuer, ctx, token, p);
   await applyRbacClaims(deps.env, api, token, p);
+  if (token.kind === 'AccessToken') await actions.accessTokenClaims(ctx, p, deps.env.mgmtAudience);
 }
 
 
@@ -89,7 +92,14 @@ export function buildProvider(deps: EngineDeps): Provider {
   };
   const Base = adapterFactory(env.store, metadataFor);
   const Adapter = withSessionLimits(withAuth0Consumption(Base, env, clients), () => settings.value);
-  const findAccount = withOrganizationClaims(findAccountFor(env));
+  const postLogin = new PostLoginActions(env);
+  const accounts = withOrganizationClaims(findAccountFor(env));
+  // A refresh or password grant logs the user in again: its post-login actions run once the account is known.
+  const findAccount = async (ctx: any, sub: string, token?: unknown) => {
+    const account = await accounts(ctx, sub, token);
+    if (account) await postLogin.beforeGrant(ctx, sub);
+    return account;
+  };
 
   const resourceInfo = async (ctx: any, indicator: string, client: any) => {
     const api = await apis.get(indicator);
@@ -179,7 +189,7 @@ export function buildProvider(deps: EngineDeps): Provider {
         getResourceServerInfo: resourceInfo,
       },
     },
-    formats: { customizers: { jwt: (ctx, token, jwt) => customizeJwt(deps, ctx, token, jwt as any) } },
+    formats: { customizers: { jwt: (ctx, token, jwt) => customizeJwt(deps, postLogin, ctx, token, jwt as any) } },
     pkce: { required: (_ctx, client) => client.tokenEndpointAuthMethod === 'none' },
     findAccount: findAccount as any,
     fetch: engineFetch as any,
@@ -195,6 +205,7 @@ export function buildProvider(deps: EngineDeps): Provider {
   memoizeClientFind(provider, metadataFor);
   relaxImplicitLocalhost(provider);
   persistGrantOrganization(provider);
+  postLogin.install(provider);
   // Auth0 puts the session id into every ID token.
   (provider as any).Client.prototype.includeSid = () => true;
   // ...and it is the session's own id, the one the Management API shows

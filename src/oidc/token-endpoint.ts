@@ -7,9 +7,12 @@ import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
 import { assertionSubject, callerAuthenticated } from './client-assertion.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { CC_ORGANIZATION, clientCredentialsOrganization } from './client-credentials-organization.ts';
+import { runCredentialsExchange } from '../actions/credentials-exchange.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
+/** Where the claims credentials-exchange actions add wait for the JWT customizer. */
+export const CC_ACTION_CLAIMS = 'posternActionClaims';
 
 async function clientCredentials(env: Env, engine: Engine, params: Record<string, any>, ctx: Koa.Context) {
   // A private_key_jwt caller may name itself in its assertion only.
@@ -50,6 +53,9 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
     const missing = String(params.scope).split(/\s+/).filter((s) => s && !granted.includes(s));
     if (missing.length) throw new OAuthError(403, 'access_denied', `Client has not been granted scopes: ${missing.join(', ')}`);
   }
+  const claims = await runCredentialsExchange(env, ctx, client, String(audience), params,
+    params.scope === undefined ? client.grantScope.get(String(audience))! : String(params.scope));
+  if (claims && Object.keys(claims).length) ctx.state[CC_ACTION_CLAIMS] = claims;
   params.resource = String(audience);
   delete params.audience;
 }

@@ -4,6 +4,7 @@ import type { Store } from '../store/store.ts';
 import type { KeyRing } from './keys.ts';
 import type { TenantLog } from './logs.ts';
 import type { SecretBox } from './secrets.ts';
+import type { ActionsRuntime } from '../actions/runtime.ts';
 
 /** What every layer needs to serve one tenant. Built once per process. */
 export interface Env {
@@ -18,5 +19,7 @@ export interface Env {
   /** The Management API audience, https://{domain}/api/v2/ */
   mgmtAudience: string;
   /** Called after a write that changes what the protocol engine caches. */
-  invalidate(what: 'clients' | 'keys' | 'resource_servers' | 'all'): void;
+  invalidate(what: 'clients' | 'keys' | 'resource_servers' | 'actions' | 'all'): void;
+  /** The actions bound to triggers, and the sandbox that runs them. */
+  actions: ActionsRuntime;
 }

@@ -1,0 +1,61 @@
+import type { Store } from '../store/store.ts';
+import type { SecretBox } from '../tenant/secrets.ts';
+import { ActionSandbox, type Outcome, type SandboxAction } from './sandbox.ts';
+
+// The actions a trigger runs: its bindings, in order, each as its action's
+// deployed version. Read on every login and token, so kept a few seconds per
+// trigger like clients and APIs; writes in this process drop the cache at once.
+
+export interface Binding { id: string; action_id: string; display_name: string; created_at: string; updated_at: string }
+export const bindingsDoc = (triggerId: string) => `actions:bindings:${triggerId}`;
+export const readBindings = async (store: Store, triggerId: string) =>
+  (await store.getTenantDoc<{ bindings: Binding[] }>(bindingsDoc(triggerId)))?.bindings ?? [];
+
+/** The deployed version an action document names, if any. */
+export const deployedVersion = (d: any) => d.versions?.find((v: any) => v.id === d.deployed_version_id);
+
+export class ActionsRuntime {
+  private bound = new Map<string, { at: number; value: Promise<SandboxAction[]> }>();
+  private sandbox: ActionSandbox;
+  constructor(private store: Store, private box: SecretBox, readonly enabled: boolean, timeoutMs: number, private ttlMs = 5000) {
+    this.sandbox = new ActionSandbox(timeoutMs);
+  }
+
+  /** What the trigger runs now: none when actions are turned off. */
+  async forTrigger(triggerId: string): Promise<SandboxAction[]> {
+    if (!this.enabled) return [];
+    const hit = this.bound.get(triggerId);
+    if (hit && Date.now() - hit.at < this.ttlMs) return hit.value;
+    const value = this.load(triggerId);
+    this.bound.set(triggerId, { at: Date.now(), value });
+    value.catch(() => this.bound.delete(triggerId));
+    return value;
+  }
+
+  private async load(triggerId: string): Promise<SandboxAction[]> {
+    const bindings = await readBindings(this.store, triggerId);
+    if (!bindings.length) return [];
+    const docs = new Map((await this.store.actions.getMany(bindings.map((b) => b.action_id))).map((d) => [d.id, d]));
+    const out: SandboxAction[] = [];
+    for (const b of bindings) {
+      const doc = docs.get(b.action_id);
+      const v = doc && deployedVersion(doc.data);
+      if (!v) continue;
+      out.push(this.sandboxAction(doc!.id, b.display_name || doc!.data.name, v));
+    }
+    return out;
+  }
+
+  /** An action's code and opened secrets, as the sandbox takes them. */
+  sandboxAction(id: string, name: string, source: { code?: string; secrets?: Record<string, string> }): SandboxAction {
+    const secrets = Object.fromEntries(Object.entries(source.secrets ?? {}).map(([k, v]) => [k, this.box.open(v)]));
+    return { id, name, code: source.code ?? '', secrets };
+  }
+
+  run(triggerId: string, handler: string, actions: SandboxAction[], event: unknown): Promise<Outcome> {
+    return this.sandbox.run(triggerId, handler, actions, event);
+  }
+
+  clear() { this.bound.clear(); }
+  close() { this.sandbox.stop(); }
+}
