@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import { startServer, type TestServer } from './helpers/server.ts';
-import { createApp, createUser, scriptedLogin } from './helpers/login-flow.ts';
+import { createApp, createUser, follow, scriptedLogin } from './helpers/login-flow.ts';
 import { managementClient } from './helpers/sdk.ts';
 
 // Post-login actions run as Auth0 runs them: created, deployed and bound with the
@@ -19,7 +19,7 @@ const GROUPS = 'https://pachyderm.example/groups';
 
 before(async () => {
   s = await startServer(['--action-timeout', '1500']);
-  app = await createApp(s, { name: 'Pachyderm Dex', app_type: 'regular_web', grant_types: ['authorization_code', 'refresh_token', 'http://auth0.com/oauth/grant-type/password-realm'], callbacks: [REDIRECT] });
+  app = await createApp(s, { name: 'Pachyderm Dex', app_type: 'regular_web', grant_types: ['authorization_code', 'implicit', 'refresh_token', 'http://auth0.com/oauth/grant-type/password-realm'], callbacks: [REDIRECT] });
   api = 'https://pachd.example/';
   const rs = await s.api('POST', '/resource-servers', { body: { identifier: api, name: 'pachd', scopes: [{ value: 'read:repos' }, { value: 'write:repos' }], allow_offline_access: true } });
   assert.equal(rs.status, 201);
@@ -108,7 +108,14 @@ test('post-login actions add claims to the ID and access tokens, save metadata, 
   const scopes = String(at.scope).split(' ');
   assert.ok(scopes.includes('write:repos') && !scopes.includes('read:repos'), String(at.scope));
 
+  // Auth0 answers /userinfo with the ID token's custom claims too.
+  const info = await (await fetch(`${s.baseUrl}/userinfo`, { headers: { authorization: `Bearer ${t.body.access_token}` } })).json() as any;
+  assert.deepEqual(info[GROUPS], ['role:pachyderm-admins', 'x-files']);
+  assert.equal(info.email, 'dana@example.com');
+  assert.equal(info.groups, undefined);
+
   const user = (await s.api('GET', `/users-by-email?email=dana@example.com`)).body[0];
+  assert.equal(user.userinfo_claims, undefined, 'what /userinfo remembers is not part of the user');
   assert.equal(user.app_metadata.logins_seen, seen, 'the metadata the action set was saved');
   assert.equal(user.app_metadata.team, 'x-files', 'other keys stay');
 
@@ -119,6 +126,26 @@ test('post-login actions add claims to the ID and access tokens, save metadata, 
   assert.equal(rid.seen, seen + 1, 'the actions ran again for the refresh');
   assert.deepEqual(rid[GROUPS], ['role:pachyderm-admins', 'x-files']);
   assert.equal(decodeJwt(r.body.access_token)['https://pachd.example/team'], 'x-files');
+});
+
+test('implicit ID tokens and silent logins (prompt=none) run the actions too', async () => {
+  await bind('post-login', [{ name: 'groups', code: GROUPS_ACTION, secrets: [{ name: 'SIGNING', value: 'k3y' }] }]);
+  const authorize = (extra: Record<string, string>) => `${s.baseUrl}/authorize?${new URLSearchParams({ client_id: app.client_id, redirect_uri: REDIRECT, scope: 'openid profile', state: 'st', ...extra })}`;
+  const { jar, url } = await scriptedLogin(s, authorize({ response_type: 'id_token', nonce: 'n-1' }), 'dana@example.com', 'Dana-pw-123!');
+  const fragment = new URLSearchParams(new URL(url).hash.slice(1));
+  assert.ok(fragment.get('id_token'), url);
+  const implicit = decodeJwt(fragment.get('id_token')!);
+  assert.equal(implicit.protocol, 'oidc-implicit-profile');
+  assert.deepEqual(implicit[GROUPS], ['role:pachyderm-admins', 'x-files']);
+
+  // The session exists now: no login page, the actions still run before the code is issued.
+  const silent = await follow(jar, authorize({ response_type: 'code', prompt: 'none' }), s.baseUrl);
+  const code = new URL(silent.url).searchParams.get('code');
+  assert.ok(code, silent.url);
+  const t = await exchange(code!);
+  const id = decodeJwt(t.body.id_token);
+  assert.equal(id.protocol, 'oidc-basic-profile');
+  assert.equal(id.seen, Number(implicit.seen) + 1);
 });
 
 test('the password-realm grant runs post-login actions too', async () => {
@@ -189,6 +216,9 @@ test('with no actions bound, tokens carry no custom claims', async () => {
   const id = decodeJwt(t.body.id_token);
   assert.equal(id[GROUPS], undefined);
   assert.equal(id.seen, undefined);
+  const info = await (await fetch(`${s.baseUrl}/userinfo`, { headers: { authorization: `Bearer ${t.body.access_token}` } })).json() as any;
+  assert.equal(info.sub, id.sub);
+  assert.equal(info[GROUPS], undefined, 'a login with no actions leaves /userinfo without the earlier custom claims');
 });
 
 test('--actions off: bound actions do not run', async () => {

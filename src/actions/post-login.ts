@@ -5,6 +5,7 @@ import { listUserRoleIds } from '../store/rbac-store.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import type { ActionEffects, Outcome } from './sandbox.ts';
 import { withoutSecrets, words } from './event-parts.ts';
+import { rememberUserinfoClaims } from './userinfo-claims.ts';
 
 // The post-login trigger: the event Auth0 gives its actions, and what their
 // outcome does to the login. It runs where the engine issues an authorization
@@ -100,7 +101,11 @@ function refusal(out: Outcome): string | undefined {
  */
 export async function runPostLogin(env: Env, ctx: any, userId: string): Promise<LoginClaims> {
   const actions = await env.actions.forTrigger('post-login');
-  if (!actions.length) return {};
+  if (!actions.length) {
+    // A login with nothing bound leaves /userinfo without custom claims (refreshes skip this read).
+    if (ctx.oidc.route !== 'token' && ctx.oidc.client?.clientId) await rememberUserinfoClaims(env, userId, ctx.oidc.client.clientId, {});
+    return {};
+  }
   let out: Outcome;
   try {
     out = await env.actions.run('post-login', 'onExecutePostLogin', actions, await buildEvent(env, ctx, userId));
@@ -111,6 +116,7 @@ export async function runPostLogin(env: Env, ctx: any, userId: string): Promise<
   if (reason !== undefined) throw new errors.AccessDenied(reason);
   await saveMetadata(env, userId, out.effects);
   const e = out.effects;
+  if (ctx.oidc.client?.clientId) await rememberUserinfoClaims(env, userId, ctx.oidc.client.clientId, e.idToken);
   return {
     ...(Object.keys(e.idToken).length ? { id: e.idToken } : {}),
     ...(Object.keys(e.accessToken).length ? { at: e.accessToken } : {}),

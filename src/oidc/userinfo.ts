@@ -2,6 +2,7 @@ import type Koa from 'koa';
 import { jwtVerify } from 'jose';
 import type { Env } from '../tenant/env.ts';
 import { CLAIMS_BY_SCOPE, profileClaims } from './account.ts';
+import { userinfoClaims } from '../actions/userinfo-claims.ts';
 
 // /userinfo for Auth0 API access tokens: a JWT whose aud includes
 // https://{domain}/userinfo answers there too (the engine itself only
@@ -12,7 +13,7 @@ export function jwtUserinfo(env: Env): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.path !== '/userinfo' || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
     const m = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(ctx.get('authorization'));
-    if (!m) return next();
+    if (!m) return withActionClaims(env, ctx, next);
     let payload: any;
     try {
       ({ payload } = await jwtVerify(m[1], env.keys.verifier, { issuer: env.issuer, audience: userinfoAud, algorithms: ['RS256'] }));
@@ -32,6 +33,19 @@ export function jwtUserinfo(env: Env): Koa.Middleware {
     const all = profileClaims(row);
     const allowed = new Set(Object.entries(CLAIMS_BY_SCOPE).filter(([s]) => scopes.includes(s)).flatMap(([, c]) => c));
     ctx.set('Cache-Control', 'no-store');
-    ctx.body = Object.fromEntries(Object.entries(all).filter(([k]) => allowed.has(k)));
+    ctx.body = withCustom(Object.fromEntries(Object.entries(all).filter(([k]) => allowed.has(k))), userinfoClaims(row, payload.azp));
   };
+}
+
+/** Custom claims add to a userinfo answer; they never replace what it says. */
+const withCustom = (out: Record<string, unknown>, custom: Record<string, unknown>) => ({ ...custom, ...out });
+
+/** The engine's own /userinfo (opaque tokens), with the custom claims of the token's application. */
+async function withActionClaims(env: Env, ctx: Koa.Context, next: Koa.Next) {
+  await next();
+  const body = ctx.body as any;
+  const clientId = (ctx as any).oidc?.entities?.AccessToken?.clientId;
+  if (ctx.status !== 200 || typeof body?.sub !== 'string' || !clientId) return;
+  const row = await env.store.getUser(body.sub);
+  if (row) ctx.body = withCustom(body, userinfoClaims(row, clientId));
 }
