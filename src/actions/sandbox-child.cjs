@@ -188,4 +188,6 @@ process.on('message', (job) => {
     (e) => process.send({ id: job.id, failed: String((e && e.message) || e) }),
   );
 });
+// The server went away (or stopped this sandbox): nothing left to run for.
+process.on('disconnect', () => process.exit(0));
 process.send({ ready: true });
