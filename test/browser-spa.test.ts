@@ -5,9 +5,10 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startServer, freePort, type TestServer } from './helpers/server.ts';
 import { createApp, createUser } from './helpers/login-flow.ts';
+import { managementClient } from './helpers/sdk.ts';
 
 // auth0-spa-js 2.x from a static page on its own origin, in headless Chromium:
 // loginWithRedirect through the real login page, getTokenSilently through the
@@ -52,20 +53,25 @@ after(async () => {
   await s?.close();
 });
 
-test('spa-js: loginWithRedirect, refresh-token renewal across CORS, and iframe silent auth', async () => {
-  const page = await context.newPage();
-  const opts = { domain: s.domain, clientId, authorizationParams: { redirect_uri: `${appOrigin}/`, scope: 'openid profile email offline_access' }, useRefreshTokens: true, cacheLocation: 'memory' };
+/** loginWithRedirect from the app page, then Erin through the real login form, back at the app with a code. */
+async function loginThroughPage(page: Page, opts: object, loginParams: Record<string, string> = {}) {
   await page.goto(`${appOrigin}/`);
-  await page.evaluate(async (o) => {
+  await page.evaluate(async ([o, p]) => {
     const c = await (window as any).auth0.createAuth0Client(o);
-    await c.loginWithRedirect();
-  }, opts);
+    await c.loginWithRedirect({ authorizationParams: p });
+  }, [opts, loginParams] as const);
   await page.waitForURL(/\/u\/login\?state=/);
   assert.equal(await page.locator('label[for="username"]').count(), 1);
   await page.fill('#username', 'erin@example.com');
   await page.fill('#password', 'Erin-pw-123!');
   await page.click('button[type="submit"]');
   await page.waitForURL((u) => u.origin === appOrigin && u.searchParams.has('code'));
+}
+
+test('spa-js: loginWithRedirect, refresh-token renewal across CORS, and iframe silent auth', async () => {
+  const page = await context.newPage();
+  const opts = { domain: s.domain, clientId, authorizationParams: { redirect_uri: `${appOrigin}/`, scope: 'openid profile email offline_access' }, useRefreshTokens: true, cacheLocation: 'memory' };
+  await loginThroughPage(page, opts);
 
   const result = await page.evaluate(async (o) => {
     const c = await (window as any).auth0.createAuth0Client(o);
@@ -98,4 +104,55 @@ test('spa-js: loginWithRedirect, refresh-token renewal across CORS, and iframe s
     try { await c.getTokenSilently({ cacheMode: 'off' }); return 'no error'; } catch (e: any) { return e.error ?? String(e); }
   }, opts);
   assert.equal(err, 'login_required');
+});
+
+test('spa-js: post-login action claims reach getIdTokenClaims after login, refresh and silent auth', async () => {
+  const ROLES = 'https://spa.example/roles';
+  const PROTOCOL = 'https://spa.example/protocol';
+  const found = await s.api('GET', '/users-by-email?email=erin@example.com');
+  assert.equal(found.status, 200);
+  const userId: string = found.body[0].user_id;
+  const role = await s.api('POST', '/roles', { body: { name: 'spa-editors' } });
+  assert.equal(role.status, 200);
+  assert.equal((await s.api('POST', `/users/${encodeURIComponent(userId)}/roles`, { body: { roles: [role.body.id] } })).status, 204);
+
+  const mc = managementClient(s);
+  const action: any = await mc.actions.create({
+    name: `spa-claims-${Math.random().toString(36).slice(2, 8)}`,
+    supported_triggers: [{ id: 'post-login', version: 'v3' }],
+    code: `
+exports.onExecutePostLogin = async (event, api) => {
+  api.idToken.setCustomClaim('${ROLES}', event.authorization.roles);
+  api.idToken.setCustomClaim('${PROTOCOL}', event.transaction.protocol);
+};`,
+  } as any);
+  await mc.actions.deploy(action.id);
+  await mc.actions.triggers.bindings.updateMany('post-login' as any, { bindings: [{ ref: { type: 'action_id', value: action.id } }] } as any);
+  try {
+    const page = await context.newPage();
+    const opts = { domain: s.domain, clientId, authorizationParams: { redirect_uri: `${appOrigin}/`, scope: 'openid profile email offline_access' }, useRefreshTokens: true, cacheLocation: 'memory' };
+    // prompt=login: the login form shows even if the context still holds a session.
+    await loginThroughPage(page, opts, { prompt: 'login' });
+
+    // No named helpers inside evaluate: tsx's keepNames would reference a __name the page lacks.
+    const claims = await page.evaluate(async (o) => {
+      const c = await (window as any).auth0.createAuth0Client(o);
+      await c.handleRedirectCallback();
+      const login = await c.getIdTokenClaims();
+      await c.getTokenSilently({ cacheMode: 'off' });
+      const refreshed = await c.getIdTokenClaims();
+      // A client without refresh tokens renews through the hidden iframe (prompt=none).
+      const s2 = await (window as any).auth0.createAuth0Client({ ...o, useRefreshTokens: false });
+      await s2.getTokenSilently({ cacheMode: 'off' });
+      const silent = await s2.getIdTokenClaims();
+      return { login, refreshed, silent };
+    }, opts);
+    const pick = (x: any) => ({ email: x?.email, roles: x?.[ROLES], protocol: x?.[PROTOCOL] });
+
+    assert.deepEqual(pick(claims.login), { email: 'erin@example.com', roles: ['spa-editors'], protocol: 'oidc-basic-profile' });
+    assert.deepEqual(pick(claims.refreshed), { email: 'erin@example.com', roles: ['spa-editors'], protocol: 'oauth2-refresh-token' });
+    assert.deepEqual(pick(claims.silent), { email: 'erin@example.com', roles: ['spa-editors'], protocol: 'oidc-basic-profile' });
+  } finally {
+    await mc.actions.triggers.bindings.updateMany('post-login' as any, { bindings: [] } as any);
+  }
 });
