@@ -1,8 +1,8 @@
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
-import { requestFacts } from '../tenant/logs.ts';
 import { OAuthError } from '../oidc/errors.ts';
-import { withoutSecrets, words } from './event-parts.ts';
+import { clientPart, requestPart, tenantPart, words } from './event-parts.ts';
+import { failureOf } from './runtime.ts';
 
 // The credentials-exchange trigger: Auth0 runs it for each client_credentials
 // grant, after the client, audience and scopes are checked and before the token
@@ -17,23 +17,22 @@ export async function runCredentialsExchange(
 ): Promise<Record<string, unknown> | undefined> {
   const actions = await env.actions.forTrigger('credentials-exchange');
   if (!actions.length) return undefined;
-  const facts = requestFacts(ctx);
   const event = {
-    client: { client_id: client.id, name: client.data.name, metadata: client.data.client_metadata ?? {} },
+    client: clientPart(client.id, client.data),
     resource_server: { identifier: audience },
-    request: { ip: facts.ip, user_agent: facts.user_agent, method: ctx.method, hostname: ctx.hostname, body: withoutSecrets(params), geoip: {} },
+    request: requestPart(ctx, params, 'body'),
     transaction: { requested_scopes: words(params.scope) },
     accessToken: { scope: words(scope), customClaims: {} },
-    tenant: { id: env.config.domain.replace(/:\d+$/, '') },
+    tenant: tenantPart(env),
   };
   let out;
   try {
-    out = await env.actions.run('credentials-exchange', 'onExecuteCredentialsExchange', actions, event);
+    out = await env.actions.run('credentials-exchange', actions, event);
   } catch (e) {
     throw new OAuthError(403, 'access_denied', (e as Error).message);
   }
-  const failed = out.results.find((r) => r.error);
-  if (failed) throw new OAuthError(403, 'access_denied', failed.error!.msg);
+  const failed = failureOf(out);
+  if (failed !== undefined) throw new OAuthError(403, 'access_denied', failed);
   const { deny, denyCode, accessToken } = out.effects;
   if (deny !== undefined) {
     const code = denyCode && DENY_STATUS[denyCode] ? denyCode : 'invalid_request';

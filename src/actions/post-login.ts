@@ -2,10 +2,10 @@ import { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { updateUser, userJson } from '../tenant/users.ts';
 import { listUserRoleIds } from '../store/rbac-store.ts';
-import { requestFacts } from '../tenant/logs.ts';
 import type { ActionEffects, Outcome } from './sandbox.ts';
-import { withoutSecrets, words } from './event-parts.ts';
-import { rememberUserinfoClaims } from './userinfo-claims.ts';
+import { clientPart, requestPart, tenantPart, words } from './event-parts.ts';
+import { failureOf } from './runtime.ts';
+import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
 
 // The post-login trigger: the event Auth0 gives its actions, and what their
 // outcome does to the login. It runs where the engine issues an authorization
@@ -14,7 +14,6 @@ import { rememberUserinfoClaims } from './userinfo-claims.ts';
 
 /** What the tokens of this login get from its actions. */
 export interface LoginClaims { id?: Record<string, unknown>; at?: Record<string, unknown>; add?: string[]; remove?: string[] }
-
 
 const PROTOCOLS: Record<string, string> = {
   refresh_token: 'oauth2-refresh-token', password: 'oauth2-password',
@@ -50,19 +49,15 @@ async function buildEvent(env: Env, ctx: any, userId: string) {
   ]);
   const authTime = ctx.oidc.session?.authTime?.() ?? ctx.oidc.entities?.RefreshToken?.authTime;
   const audience = params.resource ?? params.audience;
-  const facts = requestFacts(ctx);
   return {
     user: { ...user, app_metadata: user.app_metadata ?? {}, user_metadata: user.user_metadata ?? {} },
     authorization: { roles },
-    client: { client_id: clientId, name: client?.data.name, metadata: client?.data.client_metadata ?? {} },
+    client: clientPart(clientId, client?.data),
     connection: connection
       ? { id: connection.id, name: connection.data.name, strategy: connection.data.strategy, metadata: connection.data.metadata ?? {} }
       : { id: undefined, name: identity.connection, strategy: identity.provider },
     ...(org ? { organization: { id: org.id, name: org.data.name, display_name: org.data.display_name ?? org.data.name, metadata: org.data.metadata ?? {} } } : {}),
-    request: {
-      ip: facts.ip, user_agent: facts.user_agent, method: ctx.method, hostname: ctx.hostname, language: ctx.get?.('accept-language') || undefined,
-      query: ctx.oidc.route === 'token' ? {} : withoutSecrets(params), body: ctx.oidc.route === 'token' ? withoutSecrets(params) : {}, geoip: {},
-    },
+    request: requestPart(ctx, params, ctx.oidc.route === 'token' ? 'body' : 'query'),
     transaction: {
       protocol: protocolOf(ctx), requested_scopes: words(params.scope), redirect_uri: params.redirect_uri,
       response_type: words(params.response_type), response_mode: params.response_mode, state: params.state,
@@ -75,7 +70,7 @@ async function buildEvent(env: Env, ctx: any, userId: string) {
     },
     ...(ctx.oidc.session?.uid ? { session: { id: ctx.oidc.session.uid } } : {}),
     stats: { logins_count: row.logins_count ?? 0 },
-    tenant: { id: env.config.domain.replace(/:\d+$/, '') },
+    tenant: tenantPart(env),
   };
 }
 
@@ -87,13 +82,6 @@ async function saveMetadata(env: Env, userId: string, e: ActionEffects) {
   if (Object.keys(body).length) await updateUser(env, userId, body);
 }
 
-/** Auth0 ends the login at the application's callback with the reason. */
-function refusal(out: Outcome): string | undefined {
-  const failed = out.results.find((r) => r.error);
-  if (failed) return failed.error!.msg;
-  return out.effects.deny;
-}
-
 /**
  * Runs the post-login actions for a user; throws AccessDenied (which the engine
  * turns into `error=access_denied`) when one denies or fails, otherwise answers
@@ -102,17 +90,22 @@ function refusal(out: Outcome): string | undefined {
 export async function runPostLogin(env: Env, ctx: any, userId: string): Promise<LoginClaims> {
   const actions = await env.actions.forTrigger('post-login');
   if (!actions.length) {
-    // A login with nothing bound leaves /userinfo without custom claims (refreshes skip this read).
-    if (ctx.oidc.route !== 'token' && ctx.oidc.client?.clientId) await rememberUserinfoClaims(env, userId, ctx.oidc.client.clientId, {});
+    // A login with nothing bound leaves /userinfo without the custom claims of an earlier one.
+    const clientId = ctx.oidc.client?.clientId;
+    const row = ctx.oidc.account?.row;
+    if (ctx.oidc.route !== 'token' && clientId && (!row || Object.keys(userinfoClaims(row, clientId)).length)) {
+      await rememberUserinfoClaims(env, userId, clientId, {});
+    }
     return {};
   }
   let out: Outcome;
   try {
-    out = await env.actions.run('post-login', 'onExecutePostLogin', actions, await buildEvent(env, ctx, userId));
+    out = await env.actions.run('post-login', actions, await buildEvent(env, ctx, userId));
   } catch (e) {
     throw new errors.AccessDenied((e as Error).message);
   }
-  const reason = refusal(out);
+  // Auth0 ends the login at the application's callback with the reason.
+  const reason = failureOf(out) ?? out.effects.deny;
   if (reason !== undefined) throw new errors.AccessDenied(reason);
   await saveMetadata(env, userId, out.effects);
   const e = out.effects;

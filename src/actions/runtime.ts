@@ -2,6 +2,18 @@ import type { Store } from '../store/store.ts';
 import type { SecretBox } from '../tenant/secrets.ts';
 import { ActionSandbox, type Outcome, type SandboxAction } from './sandbox.ts';
 
+/** The function each trigger calls in an action's module. */
+const HANDLERS: Record<string, string> = {
+  'post-login': 'onExecutePostLogin', 'credentials-exchange': 'onExecuteCredentialsExchange',
+  'pre-user-registration': 'onExecutePreUserRegistration', 'post-user-registration': 'onExecutePostUserRegistration',
+  'post-change-password': 'onExecutePostChangePassword', 'send-phone-message': 'onExecuteSendPhoneMessage',
+  'password-reset-post-challenge': 'onExecutePostChallenge', 'custom-phone-provider': 'onExecuteCustomPhoneProvider',
+  'custom-email-provider': 'onExecuteCustomEmailProvider', 'custom-token-exchange': 'onExecuteCustomTokenExchange',
+};
+
+/** Why a run ends its transaction: the message of the action that failed, or undefined. */
+export const failureOf = (out: Outcome): string | undefined => out.results.find((r) => r.error)?.error!.msg;
+
 // The actions a trigger runs: its bindings, in order, each as its action's
 // deployed version. Read on every login and token, so kept a few seconds per
 // trigger like clients and APIs; writes in this process drop the cache at once.
@@ -52,8 +64,8 @@ export class ActionsRuntime {
     return { id, name, code: source.code ?? '', secrets };
   }
 
-  run(triggerId: string, handler: string, actions: SandboxAction[], event: unknown): Promise<Outcome> {
-    return this.sandbox.run(triggerId, handler, actions, event);
+  run(triggerId: string, actions: SandboxAction[], event: unknown): Promise<Outcome> {
+    return this.sandbox.run(triggerId, HANDLERS[triggerId], actions, event);
   }
 
   clear() { this.bound.clear(); }

@@ -3,7 +3,7 @@ import { badRequest } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import { route, type Route } from './router.ts';
 import { actionJson, deployedVersion, paged, type ActionDoc } from './actions.ts';
-import { bindingsDoc, readBindings as readStoredBindings, type Binding } from '../actions/runtime.ts';
+import { bindingsDoc, readBindings, type Binding } from '../actions/runtime.ts';
 
 // The triggers an action can support, and the actions bound to each trigger.
 // A trigger's bindings are one tenant document, replaced as a whole by PATCH.
@@ -30,17 +30,15 @@ export function checkTriggers(list: Array<{ id: string; version?: string }>) {
   }
 }
 
-const docName = bindingsDoc;
-const readBindings = (env: Env, triggerId: string) => readStoredBindings(env.store, triggerId);
 
 export async function boundTriggers(env: Env, actionId: string) {
-  const bound = await Promise.all(BINDABLE.map(async (t) => ((await readBindings(env, t)).some((b) => b.action_id === actionId) ? t : undefined)));
+  const bound = await Promise.all(BINDABLE.map(async (t) => ((await readBindings(env.store, t)).some((b) => b.action_id === actionId) ? t : undefined)));
   return bound.filter((t): t is string => t !== undefined);
 }
 /** Removes the action from every trigger it is bound to (DELETE with ?force=true). */
 export async function unbindEverywhere(env: Env, actionId: string) {
   for (const t of await boundTriggers(env, actionId)) {
-    await env.store.modifyTenantDoc<{ bindings: Binding[] }>(docName(t), (stored) => ({ bindings: (stored?.bindings ?? []).filter((b) => b.action_id !== actionId) }));
+    await env.store.modifyTenantDoc<{ bindings: Binding[] }>(bindingsDoc(t), (stored) => ({ bindings: (stored?.bindings ?? []).filter((b) => b.action_id !== actionId) }));
   }
   env.invalidate('actions');
 }
@@ -80,13 +78,13 @@ async function resolve(env: Env, triggerId: string, current: Binding[], item: an
 export const actionTriggerRoutes: Route[] = [
   route('GET', '/actions/triggers', async () => ({ triggers: TRIGGERS })),
   route('GET', '/actions/triggers/{triggerId}/bindings', async ({ env, params, query }) =>
-    paged(query, 'bindings', async () => bindingsJson(env, params.triggerId, await readBindings(env, params.triggerId)))),
+    paged(query, 'bindings', async () => bindingsJson(env, params.triggerId, await readBindings(env.store, params.triggerId)))),
   route('PATCH', '/actions/triggers/{triggerId}/bindings', async ({ env, params, body }) => {
     const triggerId = params.triggerId;
     if (!BINDABLE.includes(triggerId)) throw badRequest(`Actions cannot be bound to the ${triggerId} trigger through its bindings.`);
     // Without a list there is nothing to replace the bindings with.
-    if (body.bindings === undefined) return { bindings: await bindingsJson(env, triggerId, await readBindings(env, triggerId)) };
-    const saved = await env.store.modifyTenantDoc<{ bindings: Binding[] }>(docName(triggerId), async (stored) => {
+    if (body.bindings === undefined) return { bindings: await bindingsJson(env, triggerId, await readBindings(env.store, triggerId)) };
+    const saved = await env.store.modifyTenantDoc<{ bindings: Binding[] }>(bindingsDoc(triggerId), async (stored) => {
       const current = stored?.bindings ?? [];
       const now = new Date().toISOString();
       const next: Binding[] = [];

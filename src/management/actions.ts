@@ -120,15 +120,6 @@ export async function deploy(env: Env, id: string, source: (data: any) => any, u
   return versionJson(saved, made);
 }
 
-/** The function each trigger calls in an action's module. */
-const HANDLERS: Record<string, string> = {
-  'post-login': 'onExecutePostLogin', 'credentials-exchange': 'onExecuteCredentialsExchange',
-  'pre-user-registration': 'onExecutePreUserRegistration', 'post-user-registration': 'onExecutePostUserRegistration',
-  'post-change-password': 'onExecutePostChangePassword', 'send-phone-message': 'onExecuteSendPhoneMessage',
-  'password-reset-post-challenge': 'onExecutePostChallenge', 'custom-phone-provider': 'onExecuteCustomPhoneProvider',
-  'custom-email-provider': 'onExecuteCustomEmailProvider', 'custom-token-exchange': 'onExecuteCustomTokenExchange',
-};
-
 /**
  * Runs the draft once with the given event, for its first trigger, and answers
  * what it did; nothing it sets (metadata, claims) is applied.
@@ -141,7 +132,7 @@ async function testAction(env: Env, doc: ActionDoc, payload: unknown) {
   let result: any;
   let effects: any = {};
   try {
-    const out = await env.actions.run(trigger, HANDLERS[trigger], [env.actions.sandboxAction(doc.id, doc.data.name, doc.data)], payload);
+    const out = await env.actions.run(trigger, [env.actions.sandboxAction(doc.id, doc.data.name, doc.data)], payload);
     [result] = out.results;
     effects = out.effects;
   } catch (e) {

@@ -39,7 +39,8 @@ export function findAccountFor(env: Env) {
   return async (_ctx: unknown, sub: string) => {
     const row = await env.store.getUser(sub);
     if (!row || row.blocked) return undefined;
-    return { accountId: row.user_id, claims: async () => profileClaims(row) as any };
+    // The row rides along so that what runs later in the request (userinfo, actions) need not read it again.
+    return { accountId: row.user_id, row, claims: async () => profileClaims(row) as any };
   };
 }
 

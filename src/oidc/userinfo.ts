@@ -46,6 +46,6 @@ async function withActionClaims(env: Env, ctx: Koa.Context, next: Koa.Next) {
   const body = ctx.body as any;
   const clientId = (ctx as any).oidc?.entities?.AccessToken?.clientId;
   if (ctx.status !== 200 || typeof body?.sub !== 'string' || !clientId) return;
-  const row = await env.store.getUser(body.sub);
+  const row = (ctx as any).oidc?.entities?.Account?.row ?? await env.store.getUser(body.sub);
   if (row) ctx.body = withCustom(body, userinfoClaims(row, clientId));
 }
