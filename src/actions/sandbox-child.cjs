@@ -70,16 +70,20 @@ function claimSetter(target, warnings) {
   };
 }
 
+/** api.user.set*Metadata: recorded for the host to save once, and visible to the actions after this one (they share `event`). */
+function metadataSetter(effects, event, key, field) {
+  event.user = event.user || {};
+  return (name, value) => {
+    effects[key][String(name)] = value === undefined ? null : plain(value);
+    event.user[field] = { ...(event.user[field] || {}), [String(name)]: value };
+    if (value === undefined || value === null) delete event.user[field][String(name)];
+  };
+}
+
 /** The api object of each trigger; what it records is the run's outcome (effects). */
 function apiFor(trigger, effects, event, actionId) {
   const cache = cacheFor(actionId);
   if (trigger === 'post-login') {
-    event.user = event.user || {};
-    const metadata = (key, field) => (name, value) => {
-      effects[key][String(name)] = value === undefined ? null : plain(value);
-      event.user[field] = { ...(event.user[field] || {}), [String(name)]: value };
-      if (value === undefined || value === null) delete event.user[field][String(name)];
-    };
     return {
       access: { deny: (reason) => { effects.deny = String(reason ?? ''); } },
       idToken: { setCustomClaim: claimSetter(effects.idToken, effects.warnings) },
@@ -88,7 +92,7 @@ function apiFor(trigger, effects, event, actionId) {
         addScope: (s) => { effects.removeScopes = effects.removeScopes.filter((x) => x !== String(s)); effects.addScopes.push(String(s)); },
         removeScope: (s) => { effects.addScopes = effects.addScopes.filter((x) => x !== String(s)); effects.removeScopes.push(String(s)); },
       },
-      user: { setAppMetadata: metadata('appMetadata', 'app_metadata'), setUserMetadata: metadata('userMetadata', 'user_metadata') },
+      user: { setAppMetadata: metadataSetter(effects, event, 'appMetadata', 'app_metadata'), setUserMetadata: metadataSetter(effects, event, 'userMetadata', 'user_metadata') },
       cache,
       multifactor: { enable: unsupported('api.multifactor.enable') },
       authentication: {
@@ -105,6 +109,18 @@ function apiFor(trigger, effects, event, actionId) {
       samlResponse: new Proxy({}, { get: () => () => {} }),
     };
   }
+  if (trigger === 'pre-user-registration') {
+    return {
+      access: { deny: (reason, userMessage) => { effects.deny = String(reason ?? ''); effects.denyMessage = userMessage === undefined ? undefined : String(userMessage); } },
+      validation: {
+        error: (code, message) => { effects.deny = String(message ?? ''); effects.denyMessage = effects.deny; effects.denyCode = String(code ?? 'invalid_signup'); },
+      },
+      user: { setAppMetadata: metadataSetter(effects, event, 'appMetadata', 'app_metadata'), setUserMetadata: metadataSetter(effects, event, 'userMetadata', 'user_metadata') },
+      cache,
+    };
+  }
+  // Both run after the fact: nothing they do changes the flow.
+  if (trigger === 'post-user-registration' || trigger === 'post-change-password') return { cache };
   if (trigger === 'credentials-exchange') {
     return {
       access: { deny: (code, reason) => { effects.deny = String(reason ?? ''); effects.denyCode = String(code ?? 'invalid_request'); } },
@@ -117,7 +133,7 @@ function apiFor(trigger, effects, event, actionId) {
 }
 
 const newEffects = () => ({
-  deny: undefined, denyCode: undefined, idToken: {}, accessToken: {}, addScopes: [], removeScopes: [],
+  deny: undefined, denyCode: undefined, denyMessage: undefined, idToken: {}, accessToken: {}, addScopes: [], removeScopes: [],
   appMetadata: {}, userMetadata: {}, warnings: [],
 });
 

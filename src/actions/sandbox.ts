@@ -18,7 +18,8 @@ const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'sandbox-child.cjs')
 export interface SandboxAction { id: string; name: string; code: string; secrets: Record<string, string> }
 export interface ActionResult { action_name: string; started_at: string; ended_at: string; error?: { id: string; msg: string }; logs: string[] }
 export interface ActionEffects {
-  deny?: string; denyCode?: string;
+  /** The reason (for the log), an error code, and what the person may be shown. */
+  deny?: string; denyCode?: string; denyMessage?: string;
   idToken: Record<string, unknown>; accessToken: Record<string, unknown>;
   addScopes: string[]; removeScopes: string[];
   appMetadata: Record<string, unknown>; userMetadata: Record<string, unknown>;

@@ -4,7 +4,7 @@ import type Koa from 'koa';
 import { ApiError } from '../lib/errors.ts';
 import { readParams } from '../lib/body.ts';
 import type { Env } from '../tenant/env.ts';
-import { createUser } from '../tenant/users.ts';
+import { RegistrationDenied, registerUser } from '../actions/registration.ts';
 import { requestPasswordReset, sendVerificationEmail } from './account-mail.ts';
 import { allowOrigin, dbConnectionsPreflight } from './dbconnections-cors.ts';
 
@@ -23,6 +23,7 @@ const PROFILE = ['username', 'given_name', 'family_name', 'name', 'nickname', 'p
 
 /** What createUser's errors look like on this API. */
 function legacyFromApi(e: ApiError): LegacyError {
+  if (e instanceof RegistrationDenied) return bad(e.errorCode!, e.message);
   const x = (e.extra ?? {}) as { rules?: unknown; policy?: string };
   switch (e.errorCode) {
     case 'invalid_password':
@@ -79,13 +80,13 @@ async function signupTarget(env: Env, clientId: string | undefined, connection: 
   if (!conn || conn.data.strategy !== 'auth0') throw bad('invalid_connection', 'connection not found');
   if (!(conn.data.enabled_clients ?? []).includes(clientId)) throw bad('invalid_connection', 'the connection is not enabled for this client');
   if (conn.data.options?.disable_signup) throw new LegacyError({ name: 'BadRequestError', code: 'operation_not_allowed', description: 'public signup is disabled', statusCode: 400 });
-  return conn;
+  return { conn, client };
 }
 
 export function dbConnectionRoutes(router: Router, env: Env) {
   router.options('/dbconnections/:operation', dbConnectionsPreflight);
   router.post('/dbconnections/signup', (ctx) => guarded(ctx, env, async (body) => {
-    const conn = await signupTarget(env, optionalString(body, 'client_id'), optionalString(body, 'connection'));
+    const { conn, client } = await signupTarget(env, optionalString(body, 'client_id'), optionalString(body, 'connection'));
     const email = optionalString(body, 'email')?.trim();
     const password = optionalString(body, 'password');
     if (!email) throw bad('invalid_signup', 'Missing email');
@@ -94,7 +95,7 @@ export function dbConnectionRoutes(router: Router, env: Env) {
     const profile: Record<string, string> = {};
     for (const k of PROFILE) { const v = optionalString(body, k); if (v) profile[k] = v; }
     const user_metadata = userMetadata(body.user_metadata);
-    const row = await createUser(env, { connection: conn.data.name, email, password, ...profile, ...(user_metadata ? { user_metadata } : {}) });
+    const row = await registerUser(env, { ctx, params: body, client }, { connection: conn.data.name, email, password, ...profile, ...(user_metadata ? { user_metadata } : {}) });
     env.events.record({
       ...requestFacts(ctx), type: 'ss', description: 'Successful signup', user_id: row.user_id, user_name: email,
       client_id: optionalString(body, 'client_id'), connection: conn.data.name, connection_id: conn.id, strategy: 'auth0', strategy_type: 'database',

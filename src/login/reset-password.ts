@@ -7,6 +7,7 @@ import { readParams } from '../lib/body.ts';
 import { checkPassword } from '../connections/password-policy.ts';
 import type { Env } from '../tenant/env.ts';
 import { findDbConnection, updateUser } from '../tenant/users.ts';
+import { passwordChanged } from '../actions/registration.ts';
 import { checkCsrf, csrfField, csrfToken, esc, page, type Branding } from './html.ts';
 import { branding } from './branding.ts';
 import { requestPasswordReset } from './account-mail.ts';
@@ -106,7 +107,8 @@ export function resetPasswordRoutes(router: Router, env: Env) {
     if (!password) return retry('Please enter a new password.');
     if (password !== str(body.confirm_password)) return retry('The passwords do not match.');
     try {
-      await updateUser(env, user.user_id, { password, ...(data.mark_email_as_verified ? { email_verified: true } : {}) }, { linked: true });
+      const saved = await updateUser(env, user.user_id, { password, ...(data.mark_email_as_verified ? { email_verified: true } : {}) }, { linked: true });
+      passwordChanged(env, { ctx, params: {} }, saved);
     } catch (e) {
       if (e instanceof ApiError && e.statusCode === 400) return retry(policyMessage(e));
       await releaseTicket(env, 'PasswordTicket', ticket);

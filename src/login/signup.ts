@@ -3,7 +3,7 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { ApiError } from '../lib/errors.ts';
-import { createUser } from '../tenant/users.ts';
+import { RegistrationDenied, registerUser } from '../actions/registration.ts';
 import { checkPassword } from '../connections/password-policy.ts';
 import { attemptFields, recordLogin } from '../oidc/account.ts';
 import { loginAttempt } from './login.ts';
@@ -31,6 +31,7 @@ async function renderSignup(ctx: Koa.Context, env: Env, lc: LoginContext, opts: 
 
 /** The person's view of createUser's refusals: no error class names, the policy spelled out. */
 function signupMessage(e: ApiError): string {
+  if (e instanceof RegistrationDenied) return e.message;
   if (e.errorCode === 'auth0_idp_error' || e.statusCode === 409) return 'Something went wrong, please try again later.';
   const text = e.message.replace(/^\w+Error: /, '').replace(/^Payload validation error: '?Missing required property: (\w+)'?\.?$/, 'Please enter a $1.');
   const policy = (e.extra as { policy?: string } | undefined)?.policy;
@@ -58,10 +59,10 @@ export function signupRoutes(router: Router, env: Env, engine: Engine) {
     const attempt = loginAttempt(ctx, lc, conn, email);
     let user;
     try {
-      user = await createUser(env, { connection: conn.data.name, email, password, ...(conn.data.options?.requires_username ? { username } : {}) });
+      user = await registerUser(env, { ctx, params: { email, username }, client: lc.client }, { connection: conn.data.name, email, password, ...(conn.data.options?.requires_username ? { username } : {}) });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      env.events.record({ ...attemptFields(attempt), type: 'fs', description: e.message });
+      env.events.record({ ...attemptFields(attempt), type: 'fs', description: e instanceof RegistrationDenied ? e.reason : e.message });
       return renderSignup(ctx, env, lc, { email, username, error: signupMessage(e), status: 400 });
     }
     env.events.record({ ...attemptFields(attempt), type: 'ss', description: 'Successful signup', user_id: user.user_id });

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import { invalidQuery, requireQuery } from '../lib/errors.ts';
 import { compileUserSearch, compileUserSort } from '../store/user-search.ts';
-import { createUser, loadUser, updateUser, userJson } from '../tenant/users.ts';
+import { loadUser, updateUser, userJson } from '../tenant/users.ts';
+import { passwordChanged, registerUser } from '../actions/registration.ts';
 import { removeUser } from '../tenant/user-events.ts';
 import { listResponse } from './pagination.ts';
 import { projector } from './fields.ts';
@@ -34,9 +35,13 @@ export const userRoutes: Route[] = [
       },
     }, { key: 'users', window: SEARCH_WINDOW, project: projector(query) });
   }),
-  route('POST', '/users', async ({ env, body }) => reply(201, userJson(await createUser(env, body)))),
+  route('POST', '/users', async ({ env, body, koa }) => reply(201, userJson(await registerUser(env, { ctx: koa, params: body }, body)))),
   route('GET', '/users/{id}', async ({ env, params, query }) => projector(query)(userJson(await loadUser(env, params.id)))),
-  route('PATCH', '/users/{id}', async ({ env, params, body }) => userJson(await updateUser(env, params.id, body))),
+  route('PATCH', '/users/{id}', async ({ env, params, body, koa }) => {
+    const saved = await updateUser(env, params.id, body);
+    if (body.password !== undefined) passwordChanged(env, { ctx: koa, params: {} }, saved);
+    return userJson(saved);
+  }),
   route('DELETE', '/users/{id}', async ({ env, params }) => {
     await removeUser(env, params.id);
   }),

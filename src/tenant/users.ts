@@ -72,22 +72,32 @@ export interface NewUser {
   verify_email?: boolean; phone_verified?: boolean;
 }
 
-export async function createUser(env: Env, input: NewUser): Promise<UserRow> {
+/**
+ * A new database user. `before` sees the input once it passed the
+ * connection's checks and answers what to store (the pre-user-registration
+ * actions, which may refuse it).
+ */
+export async function createUser(
+  env: Env, input: NewUser, before?: (checked: NewUser, conn: { id: string; data: any }) => Promise<NewUser>,
+): Promise<UserRow> {
   const conn = await findDbConnection(env, input.connection);
   if (conn.data.strategy !== 'auth0') throw badRequest('Only database connections can create users.', 'operation_not_supported');
   const opts = conn.data.options ?? {};
   if (!input.email && !(opts.requires_username && input.username)) throw badRequest("Payload validation error: 'Missing required property: email'.");
   if (opts.requires_username && !input.username) throw badRequest("Payload validation error: 'Missing required property: username'.");
-  if (!input.password) throw badRequest("Payload validation error: 'Missing required property: password'.");
-  const check = checkPassword(opts, { ...input, password: input.password });
+  const password = input.password;
+  if (!password) throw badRequest("Payload validation error: 'Missing required property: password'.");
+  const check = checkPassword(opts, { ...input, password });
   if (!check.ok) throw passwordError(check);
   if (input.username && await env.store.usersQuery({ linked: true }).select('user_id').where('connection', '=', conn.data.name).where('username', '=', input.username).executeTakeFirst()) {
     throw conflict('The username provided is in use already.', 'auth0_idp_error');
   }
+  // Actions may add metadata; the password they cannot change.
+  if (before) input = { ...await before(input, conn), password };
   const bare = input.user_id ? String(input.user_id).replace(/^auth0\|/, '') : ids.user();
   return insertNewUser(env, { connection: conn.data.name, provider: 'auth0', identityId: bare, handle: input.username }, input, {
     data: { ...(input.phone_verified ? { phone_verified: true } : {}), password_history: [] },
-    password_hash: await hashPassword(input.password),
+    password_hash: await hashPassword(password),
   });
 }
 
