@@ -71,7 +71,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
     events: new TenantLog(store, log, config.domain.replace(/:\d+$/, '')),
     issuer: config.issuer,
     mgmtAudience: `${config.issuer}api/v2/`,
-    actions: new ActionsRuntime(store, box, config.actions === 'on', config.actionTimeout),
+    actions: new ActionsRuntime(store, box, log, config.actions === 'on', config.actionTimeout),
     invalidate(what) {
       dropCaches(what);
       if (!opts.bus) return;

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AuthClient } from '@auth0/auth0-auth-js';
+import { AuthClient, type SignUpOptions } from '@auth0/auth0-auth-js';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { managementClient } from './helpers/sdk.ts';
 import { Jar, createApp, follow, formFields, go } from './helpers/login-flow.ts';
@@ -40,7 +40,7 @@ after(async () => { await s?.close(); receiver?.close(); });
 
 async function bind(trigger: string, version: string, ...codes: string[]) {
   const mc = managementClient(s);
-  const refs = [];
+  const refs: any[] = [];
   for (const code of codes) {
     const a: any = await mc.actions.create({ name: `${trigger}-${Math.random().toString(36).slice(2, 8)}`, supported_triggers: [{ id: trigger, version }], code } as any);
     await mc.actions.deploy(a.id);
@@ -51,7 +51,7 @@ async function bind(trigger: string, version: string, ...codes: string[]) {
 const unbind = (trigger: string) => managementClient(s).actions.triggers.bindings.updateMany(trigger as any, { bindings: [] } as any);
 
 const signUp = (email: string, extra: Record<string, unknown> = {}) =>
-  new AuthClient({ domain: s.domain, clientId: app.client_id }).database.signUp({ email, password: 'Reg-pw-12345!', connection: CONN, ...extra } as any);
+  new AuthClient({ domain: s.domain, clientId: app.client_id }).database.signUp({ email, password: 'Reg-pw-12345!', connection: CONN, ...extra } as SignUpOptions);
 const userIn = async (email: string) => (await s.api('GET', `/users-by-email?email=${encodeURIComponent(email)}`)).body.find((u: any) => u.identities[0].connection === CONN);
 
 /** Waits for the receiver to hear about `key`. */

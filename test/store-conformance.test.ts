@@ -8,6 +8,7 @@ import { migrate } from '../src/store/migrations.ts';
 import { Store } from '../src/store/store.ts';
 import { addMembers, deleteOrganization, deleteRole, insertOrgConnection, permissionNamesFor, updateOrgConnection } from '../src/store/rbac-store.ts';
 import * as groups from '../src/store/group-store.ts';
+import * as executions from '../src/store/execution-store.ts';
 import type { UserRow } from '../src/store/schema.ts';
 import { UniqueViolation } from '../src/lib/errors.ts';
 import { adapterFactory } from '../src/oidc/adapter.ts';
@@ -693,5 +694,20 @@ describe('transactions', () => {
     await assert.rejects(tx, /rolled back/);
     assert.equal(await read, undefined);
     assert.equal(await a.findPayload('Session', 'id', 'sess-tx'), undefined);
+  });
+});
+
+describe('action executions', () => {
+  test('insert and get per tenant; the prune removes only older records of its tenant', async () => {
+    await executions.insertExecution(a, { id: 'exe-old', data: { trigger_id: 'post-login', results: [] }, created_at: '2026-01-01T00:00:00.000Z' });
+    await executions.insertExecution(a, { id: 'exe-new', data: { trigger_id: 'post-login', results: [{ action_name: 'x' }] }, created_at: '2026-06-01T00:00:00.000Z' });
+    await executions.insertExecution(b, { id: 'exe-old', data: { trigger_id: 'credentials-exchange' }, created_at: '2026-01-01T00:00:00.000Z' });
+    assert.deepEqual(await executions.getExecution(a, 'exe-new'), { id: 'exe-new', data: { trigger_id: 'post-login', results: [{ action_name: 'x' }] }, created_at: '2026-06-01T00:00:00.000Z' });
+    assert.equal((await executions.getExecution(b, 'exe-old'))?.data.trigger_id, 'credentials-exchange');
+    assert.equal(await executions.getExecution(b, 'exe-new'), undefined);
+    await executions.pruneExecutions(a, '2026-03-01T00:00:00.000Z');
+    assert.equal(await executions.getExecution(a, 'exe-old'), undefined);
+    assert.ok(await executions.getExecution(a, 'exe-new'));
+    assert.ok(await executions.getExecution(b, 'exe-old'), 'another tenant keeps its records');
   });
 });

@@ -25,12 +25,7 @@ export async function runCredentialsExchange(
     accessToken: { scope: words(scope), customClaims: {} },
     tenant: tenantPart(env),
   };
-  let out;
-  try {
-    out = await env.actions.run('credentials-exchange', actions, event);
-  } catch (e) {
-    throw new OAuthError(403, 'access_denied', (e as Error).message);
-  }
+  const out = await env.actions.execute('credentials-exchange', actions, event, ctx);
   const failed = failureOf(out);
   if (failed !== undefined) throw new OAuthError(403, 'access_denied', failed);
   const { deny, denyCode, accessToken } = out.effects;

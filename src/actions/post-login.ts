@@ -2,7 +2,7 @@ import { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { updateUser, userJson } from '../tenant/users.ts';
 import { listUserRoleIds } from '../store/rbac-store.ts';
-import type { ActionEffects, Outcome } from './sandbox.ts';
+import type { ActionEffects } from './sandbox.ts';
 import { clientPart, requestPart, tenantPart, words } from './event-parts.ts';
 import { failureOf } from './runtime.ts';
 import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
@@ -13,7 +13,7 @@ import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
 // and password grants, as Auth0 runs it; see oidc/action-claims.ts for where.
 
 /** What the tokens of this login get from its actions. */
-export interface LoginClaims { id?: Record<string, unknown>; at?: Record<string, unknown>; add?: string[]; remove?: string[] }
+export interface LoginClaims { id?: Record<string, unknown>; at?: Record<string, unknown>; add?: string[]; remove?: string[]; executions?: string[] }
 
 const PROTOCOLS: Record<string, string> = {
   refresh_token: 'oauth2-refresh-token', password: 'oauth2-password',
@@ -98,12 +98,7 @@ export async function runPostLogin(env: Env, ctx: any, userId: string): Promise<
     }
     return {};
   }
-  let out: Outcome;
-  try {
-    out = await env.actions.run('post-login', actions, await buildEvent(env, ctx, userId));
-  } catch (e) {
-    throw new errors.AccessDenied((e as Error).message);
-  }
+  const out = await env.actions.execute('post-login', actions, await buildEvent(env, ctx, userId), ctx);
   // Auth0 ends the login at the application's callback with the reason.
   const reason = failureOf(out) ?? out.effects.deny;
   if (reason !== undefined) throw new errors.AccessDenied(reason);
@@ -115,5 +110,7 @@ export async function runPostLogin(env: Env, ctx: any, userId: string): Promise<
     ...(Object.keys(e.accessToken).length ? { at: e.accessToken } : {}),
     ...(e.addScopes.length ? { add: e.addScopes } : {}),
     ...(e.removeScopes.length ? { remove: e.removeScopes } : {}),
+    // An authorization code carries these to its exchange, whose log event names them.
+    executions: [out.executionId],
   };
 }

@@ -38,12 +38,7 @@ async function preRegistration(env: Env, origin: Origin, conn: { id: string; dat
   if (!actions.length) return input;
   const user: Record<string, unknown> = { tenant: tenantPart(env).id, app_metadata: input.app_metadata ?? {}, user_metadata: input.user_metadata ?? {} };
   for (const k of PROFILE) if (input[k] !== undefined) user[k] = input[k];
-  let out;
-  try {
-    out = await env.actions.run('pre-user-registration', actions, { ...commonParts(env, origin, conn), user });
-  } catch (e) {
-    throw new RegistrationDenied('Sorry, something went wrong.', (e as Error).message);
-  }
+  const out = await env.actions.execute('pre-user-registration', actions, { ...commonParts(env, origin, conn), user }, origin.ctx);
   const failed = failureOf(out);
   if (failed !== undefined) throw new RegistrationDenied(failed, failed);
   const e = out.effects;
@@ -60,7 +55,7 @@ function afterwards(env: Env, trigger: string, event: () => Promise<Record<strin
   void (async () => {
     const actions = await env.actions.forTrigger(trigger);
     if (!actions.length) return;
-    const failed = failureOf(await env.actions.run(trigger, actions, await event()));
+    const failed = failureOf(await env.actions.execute(trigger, actions, await event()));
     if (failed !== undefined) env.log.warn({ trigger, error: failed }, 'an action failed');
   })().catch((e) => env.log.warn({ trigger, error: (e as Error).message }, 'actions did not run'));
 }

@@ -1,6 +1,8 @@
+import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { SecretBox } from '../tenant/secrets.ts';
-import { ActionSandbox, type Outcome, type SandboxAction } from './sandbox.ts';
+import { ActionSandbox, noEffects, type Outcome, type SandboxAction } from './sandbox.ts';
+import { ExecutionRecorder, noteExecutions } from './executions.ts';
 
 /** The function each trigger calls in an action's module. */
 const HANDLERS: Record<string, string> = {
@@ -29,8 +31,10 @@ export const deployedVersion = (d: any) => d.versions?.find((v: any) => v.id ===
 export class ActionsRuntime {
   private bound = new Map<string, { at: number; value: Promise<SandboxAction[]> }>();
   private sandbox: ActionSandbox;
-  constructor(private store: Store, private box: SecretBox, readonly enabled: boolean, timeoutMs: number, private ttlMs = 5000) {
+  readonly executions: ExecutionRecorder;
+  constructor(private store: Store, private box: SecretBox, log: Logger, readonly enabled: boolean, timeoutMs: number, private ttlMs = 5000) {
     this.sandbox = new ActionSandbox(timeoutMs);
+    this.executions = new ExecutionRecorder(store, log);
   }
 
   /** What the trigger runs now: none when actions are turned off. */
@@ -64,8 +68,29 @@ export class ActionsRuntime {
     return { id, name, code: source.code ?? '', secrets };
   }
 
+  /** Runs the actions once, unrecorded (the test endpoint); rejects when the sandbox itself fails. */
   run(triggerId: string, actions: SandboxAction[], event: unknown): Promise<Outcome> {
     return this.sandbox.run(triggerId, HANDLERS[triggerId], actions, event);
+  }
+
+  /**
+   * Runs a trigger's actions for a flow: a sandbox failure (a timeout) becomes
+   * the run's error, and the run is recorded as an execution that the request
+   * `ctx`, when given, remembers for its log events.
+   */
+  async execute(triggerId: string, actions: SandboxAction[], event: unknown, ctx?: { state: Record<PropertyKey, any> }): Promise<Outcome & { executionId: string }> {
+    const started_at = new Date().toISOString();
+    let out: Outcome;
+    try {
+      out = await this.run(triggerId, actions, event);
+    } catch (e) {
+      // Which action the sandbox was in when it failed is unknown unless there was one.
+      const error = { id: 'actions_execution_error', msg: (e as Error).message };
+      out = { results: [{ ...(actions.length === 1 ? { action_name: actions[0].name } : {}), started_at, ended_at: new Date().toISOString(), error, logs: [] }], effects: noEffects() };
+    }
+    const executionId = await this.executions.record(triggerId, out.results);
+    if (ctx) noteExecutions(ctx, [executionId]);
+    return { ...out, executionId };
   }
 
   clear() { this.bound.clear(); }

@@ -16,7 +16,7 @@ const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'sandbox-child.cjs');
 
 export interface SandboxAction { id: string; name: string; code: string; secrets: Record<string, string> }
-export interface ActionResult { action_name: string; started_at: string; ended_at: string; error?: { id: string; msg: string }; logs: string[] }
+export interface ActionResult { action_name?: string; started_at: string; ended_at: string; error?: { id: string; msg: string }; logs: string[] }
 export interface ActionEffects {
   /** The reason (for the log), an error code, and what the person may be shown. */
   deny?: string; denyCode?: string; denyMessage?: string;
@@ -26,6 +26,8 @@ export interface ActionEffects {
   warnings: string[];
 }
 export interface Outcome { results: ActionResult[]; effects: ActionEffects }
+/** What a run that did nothing changed. */
+export const noEffects = (): ActionEffects => ({ idToken: {}, accessToken: {}, addScopes: [], removeScopes: [], appMetadata: {}, userMetadata: {}, warnings: [] });
 
 interface Pending { resolve(o: Outcome): void; reject(e: Error): void; timer: NodeJS.Timeout }
 

@@ -5,6 +5,7 @@ import { ApiError } from '../lib/errors.ts';
 import { readParams } from '../lib/body.ts';
 import type { Env } from '../tenant/env.ts';
 import { RegistrationDenied, registerUser } from '../actions/registration.ts';
+import { executionDetails } from '../actions/executions.ts';
 import { requestPasswordReset, sendVerificationEmail } from './account-mail.ts';
 import { allowOrigin, dbConnectionsPreflight } from './dbconnections-cors.ts';
 
@@ -97,7 +98,7 @@ export function dbConnectionRoutes(router: Router, env: Env) {
     const user_metadata = userMetadata(body.user_metadata);
     const row = await registerUser(env, { ctx, params: body, client }, { connection: conn.data.name, email, password, ...profile, ...(user_metadata ? { user_metadata } : {}) });
     env.events.record({
-      ...requestFacts(ctx), type: 'ss', description: 'Successful signup', user_id: row.user_id, user_name: email,
+      ...requestFacts(ctx), ...executionDetails(ctx), type: 'ss', description: 'Successful signup', user_id: row.user_id, user_name: email,
       client_id: optionalString(body, 'client_id'), connection: conn.data.name, connection_id: conn.id, strategy: 'auth0', strategy_type: 'database',
     });
     sendVerificationEmail(env, row, { client_id: body.client_id })

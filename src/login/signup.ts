@@ -4,6 +4,7 @@ import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { ApiError } from '../lib/errors.ts';
 import { RegistrationDenied, registerUser } from '../actions/registration.ts';
+import { executionDetails } from '../actions/executions.ts';
 import { checkPassword } from '../connections/password-policy.ts';
 import { attemptFields, recordLogin } from '../oidc/account.ts';
 import { loginAttempt } from './login.ts';
@@ -62,10 +63,10 @@ export function signupRoutes(router: Router, env: Env, engine: Engine) {
       user = await registerUser(env, { ctx, params: { email, username }, client: lc.client }, { connection: conn.data.name, email, password, ...(conn.data.options?.requires_username ? { username } : {}) });
     } catch (e) {
       if (!(e instanceof ApiError)) throw e;
-      env.events.record({ ...attemptFields(attempt), type: 'fs', description: e instanceof RegistrationDenied ? e.reason : e.message });
+      env.events.record({ ...attemptFields(attempt), ...executionDetails(ctx), type: 'fs', description: e instanceof RegistrationDenied ? e.reason : e.message });
       return renderSignup(ctx, env, lc, { email, username, error: signupMessage(e), status: 400 });
     }
-    env.events.record({ ...attemptFields(attempt), type: 'ss', description: 'Successful signup', user_id: user.user_id });
+    env.events.record({ ...attemptFields(attempt), ...executionDetails(ctx), type: 'ss', description: 'Successful signup', user_id: user.user_id });
     await recordLogin(env, user, attempt);
     await finish(ctx, lc.interaction, { login: { accountId: user.user_id, remember: true } });
   });

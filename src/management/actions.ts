@@ -8,6 +8,7 @@ import { boolFilter, heldByOther, inMemory, loadDoc, sealInto, unique } from './
 import { boundTriggers, checkTriggers, RUNTIMES, unbindEverywhere } from './action-triggers.ts';
 import { resolveModuleRefs, type ModuleRef } from './action-module-docs.ts';
 import { deployedVersion } from '../actions/runtime.ts';
+import { executionJson } from '../actions/executions.ts';
 
 // Actions are stored here; src/actions runs the deployed versions bound to a trigger. Nothing
 // is built (only Node's built-in modules are available), so an action is `built` at once and a
@@ -184,6 +185,9 @@ export const actionRoutes: Route[] = [
   }),
   route('POST', '/actions/actions/{id}/deploy', async ({ env, params }) => reply(202, await deploy(env, params.id, (d) => d, true))),
   route('POST', '/actions/actions/{id}/test', async ({ env, params, body }) => testAction(env, await loadAction(env, params.id), body?.payload)),
-  // Executions are not recorded, so there is never one to show.
-  route('GET', '/actions/executions/{id}', async () => { throw notFound('That execution does not exist.', 'inexistent_execution'); }),
+  route('GET', '/actions/executions/{id}', async ({ env, params }) => {
+    const found = await env.actions.executions.get(params.id);
+    if (!found) throw notFound('That execution does not exist.', 'inexistent_execution');
+    return executionJson(found);
+  }),
 ];

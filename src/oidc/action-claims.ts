@@ -14,6 +14,9 @@ import { runPostLogin, type LoginClaims } from '../actions/post-login.ts';
 const CLAIMS_FIELD = 'actionClaims';
 const PASSWORD_GRANTS = new Set(['password', 'http://auth0.com/oauth/grant-type/password-realm']);
 
+/** The executions whose claims an authorization code carries to its exchange. */
+export const codeExecutions = (ctx: any): string[] => ctx.oidc?.entities?.AuthorizationCode?.[CLAIMS_FIELD]?.executions ?? [];
+
 export class PostLoginActions {
   private runs = new WeakMap<object, Promise<LoginClaims>>();
   constructor(private env: Env) {}

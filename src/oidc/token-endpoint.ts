@@ -8,6 +8,8 @@ import { assertionSubject, callerAuthenticated } from './client-assertion.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { CC_ORGANIZATION, clientCredentialsOrganization } from './client-credentials-organization.ts';
 import { runCredentialsExchange } from '../actions/credentials-exchange.ts';
+import { executionDetails, noteExecutions } from '../actions/executions.ts';
+import { codeExecutions } from './action-claims.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
@@ -88,7 +90,7 @@ async function recordExchange(env: Env, engine: Engine, ctx: Koa.Context, params
   const client = clientId ? await engine.clients.get(clientId) : undefined;
   env.events.record({
     ...requestFacts(ctx), type: ok ? codes[0] : codes[1], description: ok ? codes[2] : String(body?.error_description ?? body?.error ?? 'failed'),
-    client_id: clientId, client_name: client?.data.name,
+    client_id: clientId, client_name: client?.data.name, ...executionDetails(ctx),
     ...(params.grant_type === 'client_credentials' ? { audience: params.resource ?? params.audience } : { user_id: ok ? subjectOf(body) : undefined }),
   });
 }
@@ -119,6 +121,7 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     const body = ctx.body as any;
     if (ctx.status === 200 && body?.access_token && ctx.state[DEFAULT_SCOPE]) body.scope = ctx.state[DEFAULT_SCOPE];
     auth0ErrorBody(ctx);
+    noteExecutions(ctx, codeExecutions(ctx));
     await recordExchange(env, engine, ctx, params);
   };
 }

@@ -346,6 +346,14 @@ const migrations: Record<string, Migration> = {
         .execute();
     },
   },
+  // What each run of a trigger's actions did (GET /actions/executions/{id}),
+  // kept ten days as Auth0 keeps them; the prune reads by creation time.
+  '0015_action_executions': {
+    async up(db) {
+      await docTable(db, 'action_executions').execute();
+      await db.schema.createIndex('action_executions_created').on('action_executions').columns(['tenant_id', 'created_at']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

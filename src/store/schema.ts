@@ -80,6 +80,7 @@ export interface Database {
   tenant_documents: TenantDocumentRow;
   logs: LogRow;
   events: EventRow;
+  action_executions: DocRow;
   login_failures: LoginFailureRow;
   ip_throttle: IpThrottleRow;
   rules: NamedDocRow & { ord: number };
