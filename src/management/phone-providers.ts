@@ -4,10 +4,12 @@ import type { Env } from '../tenant/env.ts';
 import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
 import { boolFilter, loadDoc, sealInto, unique } from './doc-helpers.ts';
+import { sendThrough } from '../tenant/phone-delivery.ts';
 
 // The tenant's phone provider (Twilio or custom) as Auth0 keeps it. Credentials
-// are write-only: sealed at rest and never answered. Postern sends no SMS yet,
-// so the `try` operation is absent.
+// are write-only: sealed at rest and never answered. `try` sends one test
+// message through the provider, even a disabled one, so it can be checked
+// before it is turned on (sending is tenant/phone-delivery.ts).
 //
 // Auth0 allows one phone provider per tenant. The table's unique `name` column
 // holds the channel ("phone") rather than the provider's name, so the database
@@ -81,6 +83,15 @@ export const phoneProviderRoutes: Route[] = [
       return { data };
     });
     return providerJson(saved, await tenantName(env));
+  }),
+  route('POST', '/branding/phone/providers/{id}/try', async ({ env, params, body }) => {
+    const doc = await load(env, params.id);
+    // An OTP type, because custom-phone-provider actions often switch on it; the test carries no code.
+    await sendThrough(env, doc, {
+      to: body.to, delivery_method: body.delivery_method ?? 'text', message_type: 'otp_verify',
+      body: 'This is a test message from Postern: your phone provider works.',
+    });
+    return reply(202, { code: 202, message: `A test message was sent to ${body.to} through ${doc.data.name}.` });
   }),
   route('DELETE', '/branding/phone/providers/{id}', async ({ env, params }) => {
     if (!await env.store.phoneProviders.delete(params.id)) throw missing();
