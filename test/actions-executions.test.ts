@@ -82,6 +82,19 @@ test('a code login\'s post-login run is named by the code exchange\'s log event 
   await managementClient(s).actions.triggers.bindings.updateMany('post-login' as any, { bindings: [] } as any);
 });
 
+test('a login an action denies is an f log event naming the failed execution', async () => {
+  const name = await bindOnly('post-login', 'v3', 'exports.onExecutePostLogin = async (event, api) => { api.access.deny("outside office hours"); };');
+  const authorize = `${s.baseUrl}/authorize?${new URLSearchParams({ client_id: app.client_id, redirect_uri: CB, response_type: 'code', scope: 'openid', state: 'st' })}`;
+  const { url } = await scriptedLogin(s, authorize, 'exec@example.com', 'Exec-pw-12345!');
+  assert.equal(new URL(url).searchParams.get('error'), 'access_denied');
+  const [id] = await executionsLogged('f', (l) => l.description === 'outside office hours' && l.client_id === app.client_id);
+  const e = await execution(id);
+  assert.equal(e.trigger_id, 'post-login');
+  assert.equal(e.results[0].action_name, name);
+  assert.equal(e.results[0].error, undefined, 'a denial is the action\'s decision, not its error');
+  await managementClient(s).actions.triggers.bindings.updateMany('post-login' as any, { bindings: [] } as any);
+});
+
 test('a failed credentials-exchange run records the action\'s error; the failed grant\'s log event names it', async () => {
   const name = await bindOnly('credentials-exchange', 'v2', `exports.onExecuteCredentialsExchange = async (event) => {
     // The trigger runs for the test's own Management API tokens too.

@@ -5,6 +5,8 @@ import { listUserRoleIds } from '../store/rbac-store.ts';
 import type { ActionEffects } from './sandbox.ts';
 import { clientPart, requestPart, tenantPart, words } from './event-parts.ts';
 import { failureOf } from './runtime.ts';
+import { executionDetails } from './executions.ts';
+import { requestFacts } from '../tenant/logs.ts';
 import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
 
 // The post-login trigger: the event Auth0 gives its actions, and what their
@@ -101,7 +103,16 @@ export async function runPostLogin(env: Env, ctx: any, userId: string): Promise<
   const out = await env.actions.execute('post-login', actions, await buildEvent(env, ctx, userId), ctx);
   // Auth0 ends the login at the application's callback with the reason.
   const reason = failureOf(out) ?? out.effects.deny;
-  if (reason !== undefined) throw new errors.AccessDenied(reason);
+  if (reason !== undefined) {
+    // A grant's failure has its own event (token-endpoint.ts); a login's is an `f`, as in Auth0.
+    if (ctx.oidc.route !== 'token') {
+      env.events.record({
+        ...requestFacts(ctx), ...executionDetails(ctx), type: 'f', description: reason, user_id: userId,
+        client_id: ctx.oidc.client?.clientId, client_name: ctx.oidc.client?.clientName,
+      });
+    }
+    throw new errors.AccessDenied(reason);
+  }
   await saveMetadata(env, userId, out.effects);
   const e = out.effects;
   if (ctx.oidc.client?.clientId) await rememberUserinfoClaims(env, userId, ctx.oidc.client.clientId, e.idToken);
