@@ -17,9 +17,9 @@ export class ExecutionRecorder {
   constructor(private store: Store, private log: Logger) {}
 
   /** Keeps the record and answers its id; a failed write is logged, never the flow's failure. */
-  async record(triggerId: string, results: ActionResult[]): Promise<string> {
+  async record(triggerId: string, results: ActionResult[], status: 'final' | 'suspended' = 'final'): Promise<string> {
     const id = randomUUID();
-    const data = { trigger_id: triggerId, status: 'final', results: results.map(({ logs: _logs, ...r }) => r) };
+    const data = { trigger_id: triggerId, status, results: results.map(({ logs: _logs, ...r }) => r) };
     try {
       await insertExecution(this.store, { id, data, created_at: new Date().toISOString() });
     } catch (e) {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { SecretBox } from '../tenant/secrets.ts';
-import { ActionSandbox, noEffects, type Outcome, type SandboxAction } from './sandbox.ts';
+import { ActionSandbox, noEffects, type Outcome, type RunOptions, type SandboxAction } from './sandbox.ts';
 import { ExecutionRecorder, noteExecutions } from './executions.ts';
 
 /** The function each trigger calls in an action's module. */
@@ -12,6 +12,9 @@ const HANDLERS: Record<string, string> = {
   'password-reset-post-challenge': 'onExecutePostChallenge', 'custom-phone-provider': 'onExecuteCustomPhoneProvider',
   'custom-email-provider': 'onExecuteCustomEmailProvider', 'custom-token-exchange': 'onExecuteCustomTokenExchange',
 };
+
+/** The function that resumes an action after its redirect, per trigger that can redirect. */
+const RESUME_HANDLERS: Record<string, string> = { 'post-login': 'onContinuePostLogin' };
 
 /** Why a run ends its transaction: the message of the action that failed, or undefined. */
 export const failureOf = (out: Outcome): string | undefined => out.results.find((r) => r.error)?.error!.msg;
@@ -69,8 +72,8 @@ export class ActionsRuntime {
   }
 
   /** Runs the actions once, unrecorded (the test endpoint); rejects when the sandbox itself fails. */
-  run(triggerId: string, actions: SandboxAction[], event: unknown): Promise<Outcome> {
-    return this.sandbox.run(triggerId, HANDLERS[triggerId], actions, event);
+  run(triggerId: string, actions: SandboxAction[], event: unknown, opts: RunOptions = {}): Promise<Outcome> {
+    return this.sandbox.run(triggerId, HANDLERS[triggerId], actions, event, opts);
   }
 
   /**
@@ -78,17 +81,20 @@ export class ActionsRuntime {
    * the run's error, and the run is recorded as an execution that the request
    * `ctx`, when given, remembers for its log events.
    */
-  async execute(triggerId: string, actions: SandboxAction[], event: unknown, ctx?: { state: Record<PropertyKey, any> }): Promise<Outcome & { executionId: string }> {
+  async execute(
+    triggerId: string, actions: SandboxAction[], event: unknown, ctx?: { state: Record<PropertyKey, any> },
+    opts: { resuming?: boolean; redirect?: RunOptions['redirect'] } = {},
+  ): Promise<Outcome & { executionId: string }> {
     const started_at = new Date().toISOString();
     let out: Outcome;
     try {
-      out = await this.run(triggerId, actions, event);
+      out = await this.run(triggerId, actions, event, { redirect: opts.redirect, ...(opts.resuming ? { resumeWith: RESUME_HANDLERS[triggerId] } : {}) });
     } catch (e) {
       // Which action the sandbox was in when it failed is unknown unless there was one.
       const error = { id: 'actions_execution_error', msg: (e as Error).message };
       out = { results: [{ ...(actions.length === 1 ? { action_name: actions[0].name } : {}), started_at, ended_at: new Date().toISOString(), error, logs: [] }], effects: noEffects() };
     }
-    const executionId = await this.executions.record(triggerId, out.results);
+    const executionId = await this.executions.record(triggerId, out.results, out.effects.redirect ? 'suspended' : 'final');
     if (ctx) noteExecutions(ctx, [executionId]);
     return { ...out, executionId };
   }

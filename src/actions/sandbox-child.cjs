@@ -80,8 +80,50 @@ function metadataSetter(effects, event, key, field) {
   };
 }
 
+// Tokens for a redirect's round trip (api.redirect.encodeToken/validateToken)
+// are HS256 JWTs with the action's own secret. Auth0's API is synchronous, and
+// the sandbox can load no package, so they are made with node:crypto's HMAC
+// here rather than with jose (whose API is asynchronous).
+const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+const hs256 = (secret, input) => require('node:crypto').createHmac('sha256', String(secret)).update(input).digest();
+
+function redirectApi(effects, event, ctl) {
+  return {
+    canRedirect: () => ctl.canRedirect,
+    sendUserTo: (url, options = {}) => {
+      if (!ctl.canRedirect) throw new Error('api.redirect.sendUserTo cannot redirect in this flow (no browser, or prompt=none)');
+      const target = new URL(String(url));
+      if (target.protocol !== 'https:' && target.protocol !== 'http:') throw new Error('api.redirect.sendUserTo needs an http(s) URL');
+      effects.redirect = { url: target.href, query: Object.fromEntries(Object.entries(options.query || {}).map(([k, v]) => [k, String(v)])) };
+    },
+    encodeToken: ({ secret, payload = {}, expiresInSeconds = 900 } = {}) => {
+      if (!secret) throw new Error('api.redirect.encodeToken needs a secret');
+      const now = Math.floor(Date.now() / 1000);
+      const claims = { ...plain(payload), iat: now, exp: now + Number(expiresInSeconds), iss: event.request && event.request.hostname, sub: event.user && event.user.user_id, ...(ctl.state ? { state: ctl.state } : {}) };
+      const input = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64(claims)}`;
+      return `${input}.${hs256(secret, input).toString('base64url')}`;
+    },
+    validateToken: ({ secret, tokenParameterName = 'session_token' } = {}) => {
+      if (!secret) throw new Error('api.redirect.validateToken needs a secret');
+      const req = event.request || {};
+      const token = (req.query && req.query[tokenParameterName]) || (req.body && req.body[tokenParameterName]);
+      if (typeof token !== 'string') throw new Error(`There is no ${tokenParameterName} parameter`);
+      const [h, p, sig] = token.split('.');
+      let header;
+      let claims;
+      try { header = JSON.parse(Buffer.from(h, 'base64url')); claims = JSON.parse(Buffer.from(p, 'base64url')); } catch { throw new Error('The token is malformed'); }
+      const given = Buffer.from(sig || '', 'base64url');
+      const expected = hs256(secret, `${h}.${p}`);
+      if (header.alg !== 'HS256' || given.length !== expected.length || !require('node:crypto').timingSafeEqual(given, expected)) throw new Error('The token signature is invalid');
+      if (typeof claims.exp === 'number' && claims.exp <= Math.floor(Date.now() / 1000)) throw new Error('The token has expired');
+      if (claims.state !== ctl.state) throw new Error('The token was not issued for this login (state mismatch)');
+      return claims;
+    },
+  };
+}
+
 /** The api object of each trigger; what it records is the run's outcome (effects). */
-function apiFor(trigger, effects, event, actionId) {
+function apiFor(trigger, effects, event, actionId, ctl) {
   const cache = cacheFor(actionId);
   if (trigger === 'post-login') {
     return {
@@ -100,10 +142,7 @@ function apiFor(trigger, effects, event, actionId) {
         enrollWith: unsupported('api.authentication.enrollWith'), enrollWithAny: unsupported('api.authentication.enrollWithAny'),
         recordMethod: unsupported('api.authentication.recordMethod'), setPrimaryUser: unsupported('api.authentication.setPrimaryUser'),
       },
-      redirect: {
-        sendUserTo: unsupported('api.redirect.sendUserTo'), encodeToken: unsupported('api.redirect.encodeToken'),
-        validateToken: unsupported('api.redirect.validateToken'),
-      },
+      redirect: redirectApi(effects, event, ctl),
       prompt: { render: unsupported('api.prompt.render') },
       // Postern has no SAML applications, so there is never a SAML response to change.
       samlResponse: new Proxy({}, { get: () => () => {} }),
@@ -177,7 +216,9 @@ function load(action, logs, timeoutMs) {
 /** The event as the action sees it: a copy, with this action's own secrets. */
 const eventFor = (event, action) => ({ ...JSON.parse(JSON.stringify(event)), secrets: { ...(action.secrets || {}) } });
 
-async function run({ trigger, handler, actions, event, timeoutMs }) {
+async function run({ trigger, handler, resumeWith, actions, event, timeoutMs, redirect = {} }) {
+  // What the redirect API may do in this run: redirect at all, and the state of the login it belongs to.
+  const ctl = { canRedirect: Boolean(redirect.can), state: redirect.state };
   const effects = newEffects();
   const results = [];
   for (const action of actions) {
@@ -186,14 +227,16 @@ async function run({ trigger, handler, actions, event, timeoutMs }) {
     let error;
     try {
       const loaded = load(action, logs, timeoutMs);
-      const fn = loaded.exports && loaded.exports[handler];
-      if (typeof fn === 'function') await loaded.call(fn, eventFor(event, action), apiFor(trigger, effects, event, action.id));
+      // A login back from a redirect resumes the action that sent it with its onContinue handler.
+      const name = resumeWith && results.length === 0 ? resumeWith : handler;
+      const fn = loaded.exports && loaded.exports[name];
+      if (typeof fn === 'function') await loaded.call(fn, eventFor(event, action), apiFor(trigger, effects, event, action.id, ctl));
     } catch (e) {
       error = { id: 'actions_execution_error', msg: String((e && e.message) || e) };
     }
     results.push({ action_name: action.name, started_at, ended_at: new Date().toISOString(), ...(error ? { error } : {}), logs });
-    // A denial or an error ends the flow: later actions do not run.
-    if (error || effects.deny !== undefined) break;
+    // A denial or an error ends the flow, and a redirect suspends it: later actions do not run (yet).
+    if (error || effects.deny !== undefined || effects.redirect) break;
   }
   return { results, effects };
 }

@@ -16,6 +16,8 @@ const PERMISSION_FLAG = process.allowedNodeEnvironmentFlags.has('--permission') 
 const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'sandbox-child.cjs');
 
 export interface SandboxAction { id: string; name: string; code: string; secrets: Record<string, string> }
+/** How a run starts: the first action's resume handler (after a redirect), and what the redirect API may do. */
+export interface RunOptions { resumeWith?: string; redirect?: { can: boolean; state?: string } }
 export interface ActionResult { action_name?: string; started_at: string; ended_at: string; error?: { id: string; msg: string }; logs: string[] }
 export interface ActionEffects {
   /** The reason (for the log), an error code, and what the person may be shown. */
@@ -24,6 +26,8 @@ export interface ActionEffects {
   addScopes: string[]; removeScopes: string[];
   appMetadata: Record<string, unknown>; userMetadata: Record<string, unknown>;
   warnings: string[];
+  /** Where api.redirect.sendUserTo sends the browser; the run is suspended until it comes back to /continue. */
+  redirect?: { url: string; query: Record<string, string> };
 }
 export interface Outcome { results: ActionResult[]; effects: ActionEffects }
 /** What a run that did nothing changed. */
@@ -41,14 +45,14 @@ export class ActionSandbox {
   constructor(private timeoutMs: number) {}
 
   /** Runs the actions in order with one event; rejects only when the sandbox itself fails. */
-  async run(trigger: string, handler: string, actions: SandboxAction[], event: unknown): Promise<Outcome> {
+  async run(trigger: string, handler: string, actions: SandboxAction[], event: unknown, opts: RunOptions = {}): Promise<Outcome> {
     const child = await this.start();
     const id = ++this.seq;
     return new Promise<Outcome>((resolve, reject) => {
       // The child stops a synchronous loop itself at timeoutMs; this catches what it cannot (a loop after an await).
       const timer = setTimeout(() => this.stop(new ActionTimeout(`Script execution time exceeded (${this.timeoutMs} ms)`)), this.timeoutMs + KILL_GRACE_MS);
       this.pending.set(id, { resolve, reject, timer });
-      child.send({ id, trigger, handler, actions, event, timeoutMs: this.timeoutMs }, (err) => { if (err) this.settle(id, err); });
+      child.send({ id, trigger, handler, ...opts, actions, event, timeoutMs: this.timeoutMs }, (err) => { if (err) this.settle(id, err); });
     });
   }
 

@@ -10,9 +10,10 @@ import { verifyEmailRoutes } from './verify-email.ts';
 import { dbConnectionRoutes } from './dbconnections.ts';
 import { organizationRoutes } from './organization.ts';
 import { federatedRoutes } from './federated.ts';
+import { continueRoutes } from './continue.ts';
 
 /** Every path loginRouter serves starts with one of these. */
-export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout', '/login/callback'] as const;
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout', '/login/callback', '/continue'] as const;
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
@@ -26,6 +27,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   signupRoutes(router, env, engine);
   consentRoutes(router, env, engine);
   organizationRoutes(router, env, engine);
+  continueRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);

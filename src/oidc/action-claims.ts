@@ -1,5 +1,8 @@
+import { interactionPolicy } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { runPostLogin, type LoginClaims } from '../actions/post-login.ts';
+
+const { Prompt, Check } = interactionPolicy;
 
 // Where post-login actions meet the engine. Auth0 runs them once per login,
 // before the code (or implicit tokens) is issued, and again on each refresh or
@@ -10,6 +13,15 @@ import { runPostLogin, type LoginClaims } from '../actions/post-login.ts';
 // - implicit tokens and the refresh and password grants run them from the
 //   token or account they are about to use (once per request, memoized);
 // - ID tokens and access tokens then add the claims (see idTokenClaims, accessTokenClaims).
+// At the authorization endpoint they run as the last prompt's check, before the
+// code is made: an action that redirects (api.redirect.sendUserTo) makes that
+// prompt an interaction whose URL is the action's, and the login resumes at
+// /continue (login/continue.ts), whose result carries the claims back here.
+
+/** The prompt of a login an action sent elsewhere; the interaction's id is the `state` it comes back with. */
+export const REDIRECT_PROMPT = 'post_login_redirect';
+/** The interaction result of a login back from its redirect: the claims of all its runs. */
+export const CONTINUED = 'postLogin';
 
 const CLAIMS_FIELD = 'actionClaims';
 const PASSWORD_GRANTS = new Set(['password', 'http://auth0.com/oauth/grant-type/password-realm']);
@@ -24,8 +36,22 @@ export class PostLoginActions {
   /** Once per request: the code, the ID token and the access token of one response share one run. */
   run(ctx: any, userId: string): Promise<LoginClaims> {
     let p = this.runs.get(ctx);
-    if (!p) this.runs.set(ctx, p = runPostLogin(this.env, ctx, userId));
+    if (!p) {
+      const continued: LoginClaims | undefined = ctx.oidc?.route === 'resume' ? ctx.oidc.result?.[CONTINUED] : undefined;
+      this.runs.set(ctx, p = continued ? Promise.resolve(continued) : runPostLogin(this.env, ctx, userId));
+    }
     return p;
+  }
+
+  /** The engine's prompts, and last the one that asks for an action's redirect. */
+  withRedirectPrompt(policy: any) {
+    const atAuthorization = (ctx: any) => (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') && ctx.oidc.session?.accountId;
+    policy.add(new Prompt({ name: REDIRECT_PROMPT, requestable: false },
+      new Check('action_redirect', 'a post-login action sends the user elsewhere first', async (ctx: any) => {
+        if (!atAuthorization(ctx)) return Check.NO_NEED_TO_PROMPT;
+        return (await this.run(ctx, ctx.oidc.session.accountId)).redirect ? Check.REQUEST_PROMPT : Check.NO_NEED_TO_PROMPT;
+      }, async (ctx: any) => ({ [CONTINUED]: await this.run(ctx, ctx.oidc.session.accountId) }))));
+    return policy;
   }
 
   /** Grants that log a user in again without the authorization endpoint run the actions before the engine issues anything. */
@@ -107,4 +133,19 @@ function addClaims(target: Record<string, unknown>, claims: Record<string, unkno
     if (v === null || v === undefined || Object.hasOwn(target, k)) continue;
     target[k] = v;
   }
+}
+
+/** The interaction URL of a login an action redirects: the action's URL with its query and the login's `state`. */
+export function redirectInteractionUrl(base: (ctx: any, interaction: any) => Promise<string> | string) {
+  return async (ctx: any, interaction: any) => {
+    const pending = interaction.prompt?.name === REDIRECT_PROMPT ? interaction.prompt.details?.[CONTINUED]?.redirect : undefined;
+    return pending ? redirectTarget(pending, interaction.uid) : base(ctx, interaction);
+  };
+}
+
+export function redirectTarget(pending: { url: string; query: Record<string, string> }, state: string) {
+  const target = new URL(pending.url);
+  for (const [k, v] of Object.entries(pending.query ?? {})) target.searchParams.set(k, v);
+  target.searchParams.set('state', state);
+  return target.href;
 }

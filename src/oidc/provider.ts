@@ -27,7 +27,7 @@ import { engineFetch } from './backchannel-logout.ts';
 import { CC_ACTION_CLAIMS, DEFAULT_SCOPE } from './token-endpoint.ts';
 import { assertionLifetime } from './client-assertion.ts';
 import { userGrantableScopes } from '../tenant/current-user-scopes.ts';
-import { addCustomClaims, PostLoginActions } from './action-claims.ts';
+import { addCustomClaims, PostLoginActions, redirectInteractionUrl } from './action-claims.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -145,7 +145,7 @@ export function buildProvider(deps: EngineDeps): Provider {
       long: { ...secure, sameSite: 'none' },
       short: { ...secure, sameSite: 'lax' },
     } as any,
-    interactions: { url: organizationInteractionUrl(env, interactionUrl), policy: organizationPolicy(clients) },
+    interactions: { url: redirectInteractionUrl(organizationInteractionUrl(env, interactionUrl)), policy: postLogin.withRedirectPrompt(organizationPolicy(clients)) },
     loadExistingGrant: organizationGrant(env, apis, loadExistingGrantFor(clients, grantServesOrganization)),
     extraTokenClaims: organizationTokenClaims,
     clientBasedCORS,
