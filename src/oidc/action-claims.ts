@@ -6,17 +6,15 @@ const { Prompt, Check } = interactionPolicy;
 
 // Where post-login actions meet the engine. Auth0 runs them once per login,
 // before the code (or implicit tokens) is issued, and again on each refresh or
-// password grant. The engine has no hook there, so:
-// - an authorization code being saved runs them (the engine names the code to
-//   its request context just before saving it) and carries their claims to the
-//   code exchange;
-// - implicit tokens and the refresh and password grants run them from the
-//   token or account they are about to use (once per request, memoized);
+// password grant. They run once per request (memoized), from:
+// - the last prompt's check at the authorization endpoint, before the code is
+//   made; an action that redirects (api.redirect.sendUserTo) makes that prompt
+//   an interaction whose URL is the action's, and the login resumes at
+//   /continue (login/continue.ts), whose result carries the claims back here;
+// - the authorization code being saved, which takes their claims to the code
+//   exchange (the engine names the code to its request context just before);
+// - the refresh and password grants, from the account they are about to use;
 // - ID tokens and access tokens then add the claims (see idTokenClaims, accessTokenClaims).
-// At the authorization endpoint they run as the last prompt's check, before the
-// code is made: an action that redirects (api.redirect.sendUserTo) makes that
-// prompt an interaction whose URL is the action's, and the login resumes at
-// /continue (login/continue.ts), whose result carries the claims back here.
 
 /** The prompt of a login an action sent elsewhere; the interaction's id is the `state` it comes back with. */
 export const REDIRECT_PROMPT = 'post_login_redirect';
