@@ -181,6 +181,47 @@ test('post-change-password runs after a Management API password change and after
   await unbind('post-change-password');
 });
 
+test('password-reset-post-challenge runs once the reset link is opened, and may refuse the reset', async () => {
+  await bind('password-reset-post-challenge', 'v1', `exports.onExecutePostChallenge = async (event, api) => {
+    await fetch(${JSON.stringify(hookUrl)}, { method: 'POST', body: JSON.stringify({ trigger: 'post-challenge', user_id: event.user.user_id, connection: event.connection.name }) });
+    if (event.user.email.startsWith('locked')) api.access.deny('reset locked by the help desk');
+  };`);
+  const mc = managementClient(s);
+  const open = await mc.users.create({ connection: CONN, email: 'resetter@open.example', password: 'Reg-pw-12345!' } as any) as any;
+  const locked = await mc.users.create({ connection: CONN, email: 'locked@open.example', password: 'Reg-pw-12345!' } as any) as any;
+  const linkFor = async (email: string) => {
+    const form = await getPage(`${s.baseUrl}/u/reset-password/request?connection=${CONN}`);
+    assert.equal((await postForm(`${s.baseUrl}/u/reset-password/request`, form.cookie, { ...form.fields, email })).status, 200);
+    return (await waitForMail(s.dataDir, email)).link.replace(s.issuer, `${s.baseUrl}/`);
+  };
+  received.length = 0;
+
+  const page = await getPage(await linkFor('resetter@open.example'));
+  assert.equal(page.status, 200);
+  assert.deepEqual(await report((x) => x.trigger === 'post-challenge'), { trigger: 'post-challenge', user_id: open.user_id, connection: CONN });
+  const done = await postForm(`${s.baseUrl}/u/reset-password`, page.cookie, { ...page.fields, password: 'Reset-pw-55555!', confirm_password: 'Reset-pw-55555!' });
+  assert.equal(done.status, 200);
+  assert.equal(received.filter((x) => x.trigger === 'post-challenge').length, 1, 'the form shown after the actions does not run them again');
+
+  const link = await linkFor('locked@open.example');
+  const refused = await getPage(link);
+  assert.equal(refused.status, 403);
+  assert.match(refused.html, /Password reset not allowed/);
+  assert.doesNotMatch(refused.html, /help desk/, 'the reason is for the log, not the page');
+  // A form posted without going through the page runs the actions too.
+  const other = await getPage(`${s.baseUrl}/u/reset-password/request`);
+  const direct = await postForm(`${s.baseUrl}/u/reset-password`, other.cookie, { _csrf: other.fields._csrf, ticket: new URL(link).searchParams.get('ticket')!, password: 'Reset-pw-66666!', confirm_password: 'Reset-pw-66666!' });
+  assert.equal(direct.status, 403);
+  let log: any;
+  for (let i = 0; i < 50 && !log; i++) {
+    log = (await s.api('GET', '/logs?q=type:fcp&per_page=50')).body.find((l: any) => l.user_id === locked.user_id);
+    if (!log) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.equal(log?.description, 'reset locked by the help desk');
+  assert.ok(log.details.actions.executions.length >= 1);
+  await unbind('password-reset-post-challenge');
+});
+
 test('with nothing bound, signups are untouched', async () => {
   await unbind('pre-user-registration');
   await signUp('plain@closed.example');

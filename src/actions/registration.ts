@@ -23,6 +23,7 @@ export class RegistrationDenied extends ApiError {
 const connectionPart = (conn: { id: string; data: any }) =>
   ({ id: conn.id, name: conn.data.name, strategy: conn.data.strategy, metadata: conn.data.metadata ?? {} });
 
+/** The parts of every registration and password event: the connection, the request, the application, the tenant. */
 const commonParts = (env: Env, origin: Origin, conn: { id: string; data: any }) => ({
   connection: connectionPart(conn),
   request: requestPart(origin.ctx, origin.params, 'body'),
@@ -73,12 +74,26 @@ export async function registerUser(env: Env, origin: Origin, input: NewUser): Pr
   return row;
 }
 
+/**
+ * password-reset-post-challenge: once the person proved they hold the email
+ * (opened the reset link), before the new password is chosen. Answers the
+ * reason when an action refuses the reset (or fails), undefined otherwise.
+ */
+export async function passwordResetChallenge(env: Env, origin: Origin, row: UserRow): Promise<string | undefined> {
+  const actions = await env.actions.forTrigger('password-reset-post-challenge');
+  if (!actions.length) return undefined;
+  const out = await env.actions.execute('password-reset-post-challenge', actions, { ...(await passwordParts(env, origin, row)), user: userJson(row) }, origin.ctx);
+  return failureOf(out) ?? out.effects.deny;
+}
+
+/** The event parts of a password change: like a registration's, with where the request came from but not what it carried. */
+async function passwordParts(env: Env, origin: Origin, row: UserRow) {
+  const conn = await env.store.connections.findBy('name', row.connection);
+  const parts = commonParts(env, origin, conn ?? { id: '', data: { name: row.connection, strategy: row.provider } });
+  return { ...parts, request: { ...parts.request, body: {}, query: {} } };
+}
+
 /** After a database user's password was reset, or set through the Management API. */
 export function passwordChanged(env: Env, origin: Origin, row: UserRow) {
-  afterwards(env, 'post-change-password', async () => {
-    const conn = await env.store.connections.findBy('name', row.connection);
-    const parts = commonParts(env, origin, conn ?? { id: '', data: { name: row.connection, strategy: row.provider } });
-    // Auth0 gives this trigger where the request came from, not what it carried.
-    return { ...parts, request: { ...parts.request, body: {}, query: {} }, user: userJson(row) };
-  });
+  afterwards(env, 'post-change-password', async () => ({ ...(await passwordParts(env, origin, row)), user: userJson(row) }));
 }

@@ -158,6 +158,13 @@ function apiFor(trigger, effects, event, actionId, ctl) {
       cache,
     };
   }
+  if (trigger === 'password-reset-post-challenge') {
+    return {
+      access: { deny: (reason) => { effects.deny = String(reason ?? ''); } },
+      authentication: { challengeWith: unsupported('api.authentication.challengeWith'), challengeWithAny: unsupported('api.authentication.challengeWithAny') },
+      cache,
+    };
+  }
   // Both run after the fact: nothing they do changes the flow.
   if (trigger === 'post-user-registration' || trigger === 'post-change-password') return { cache };
   if (trigger === 'credentials-exchange') {

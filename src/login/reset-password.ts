@@ -7,7 +7,11 @@ import { readParams } from '../lib/body.ts';
 import { checkPassword } from '../connections/password-policy.ts';
 import type { Env } from '../tenant/env.ts';
 import { findDbConnection, updateUser } from '../tenant/users.ts';
-import { passwordChanged } from '../actions/registration.ts';
+import { passwordChanged, passwordResetChallenge } from '../actions/registration.ts';
+import { executionDetails } from '../actions/executions.ts';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { UserRow } from '../store/schema.ts';
+import type { TicketData } from './tickets.ts';
 import { checkCsrf, csrfField, csrfToken, esc, page, type Branding } from './html.ts';
 import { branding } from './branding.ts';
 import { requestPasswordReset } from './account-mail.ts';
@@ -49,13 +53,32 @@ async function policyText(env: Env, connection: string) {
   return conn ? checkPassword(conn.data.options, { password: '' }).policy : '';
 }
 
+// The form carries proof that the password-reset-post-challenge actions let this
+// ticket through when the page was shown, so that posting it does not run them again.
+const challengeProof = (env: Env, ticket: string) => createHmac('sha256', env.box.derive('postern reset challenge')).update(ticket).digest('base64url');
+function provenChallenge(env: Env, ticket: string, given: unknown) {
+  const want = Buffer.from(challengeProof(env, ticket));
+  const got = Buffer.from(str(given));
+  return got.length === want.length && timingSafeEqual(got, want);
+}
+
+/** Runs the post-challenge actions; true (after answering the refusal) when they refuse the reset. */
+async function refusedReset(ctx: Koa.Context, env: Env, brand: Branding, data: TicketData, user: UserRow) {
+  const client = data.client_id ? await env.store.clients.get(data.client_id) : undefined;
+  const reason = await passwordResetChallenge(env, { ctx, params: {}, client }, user);
+  if (reason === undefined) return false;
+  env.events.record({ ...requestFacts(ctx), ...executionDetails(ctx), type: 'fcp', description: reason, user_id: user.user_id, user_name: user.email ?? undefined, connection: user.connection });
+  message(ctx, brand, 'Password reset not allowed', 'Your password cannot be reset right now. Please contact the application\'s support.', 403);
+  return true;
+}
+
 function resetForm(ctx: Koa.Context, env: Env, brand: Branding, v: { ticket: string; email?: string | null; policy: string; error?: string }, status = 200) {
   page(ctx, {
     title: 'Change your password', brand, status,
     body: `${v.email ? `<p>Enter a new password for ${esc(v.email)}.</p>` : ''}
 ${v.error ? `<p class="error" role="alert">${esc(v.error).replace(/\n/g, '<br>')}</p>` : ''}
 ${v.policy ? `<p id="policy">Your password must have:<br>${esc(v.policy).replace(/\n/g, '<br>')}</p>` : ''}
-<form method="post" action="/u/reset-password">${csrfField(csrfToken(ctx, csrfSecret(env)))}<input type="hidden" name="ticket" value="${esc(v.ticket)}">
+<form method="post" action="/u/reset-password">${csrfField(csrfToken(ctx, csrfSecret(env)))}<input type="hidden" name="ticket" value="${esc(v.ticket)}"><input type="hidden" name="challenge" value="${esc(challengeProof(env, v.ticket))}">
 <label for="password">New password</label><input id="password" name="password" type="password" autocomplete="new-password" required autofocus aria-describedby="policy">
 <label for="confirm">Confirm new password</label><input id="confirm" name="confirm_password" type="password" autocomplete="new-password" required>
 <button type="submit">Reset password</button></form>`,
@@ -88,6 +111,7 @@ export function resetPasswordRoutes(router: Router, env: Env) {
     const data = await peekTicket(env, 'PasswordTicket', ticket);
     const user = data && await env.store.getUser(data.user_id, { linked: true });
     if (!user) return invalidLink(ctx, brand);
+    if (await refusedReset(ctx, env, brand, data, user)) return;
     resetForm(ctx, env, brand, { ticket, email: user.email, policy: await policyText(env, user.connection) });
   });
 
@@ -99,6 +123,11 @@ export function resetPasswordRoutes(router: Router, env: Env) {
     const data = await claimTicket(env, 'PasswordTicket', ticket);
     const user = data && await env.store.getUser(data.user_id, { linked: true });
     if (!data || !user) return invalidLink(ctx, brand);
+    // A form that was not shown by the page above has not been through the actions yet.
+    if (!provenChallenge(env, ticket, body.challenge) && await refusedReset(ctx, env, brand, data, user)) {
+      await releaseTicket(env, 'PasswordTicket', ticket);
+      return;
+    }
     const retry = async (error: string) => {
       await releaseTicket(env, 'PasswordTicket', ticket);
       resetForm(ctx, env, brand, { ticket, email: user.email, policy: await policyText(env, user.connection), error }, 400);
