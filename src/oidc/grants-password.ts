@@ -1,19 +1,16 @@
 import Provider, { errors } from 'oidc-provider';
-import type { Env } from '../tenant/env.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
 import { accountFor } from '../tenant/account-linking.ts';
-import { attackRefusal, OIDC_SCOPES, recordFailedLogin, recordLogin, type LoginAttempt } from './account.ts';
-import { grantableApiScopes } from '../tenant/rbac.ts';
-import type { ResourceServerCache } from './resource-servers.ts';
-import type { TenantSettingsCache } from './settings.ts';
+import { attackRefusal, recordFailedLogin, recordLogin, type LoginAttempt } from './account.ts';
+import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
 
 // Auth0's Resource Owner Password grants: `password` (the tenant's default
-// directory) and `password-realm` (a named database connection). Tokens are
-// minted with the engine's own models, so they look and revoke like any other.
+// directory) and `password-realm` (a named database connection); the tokens are
+// user-tokens.ts's.
 
 export const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
 
-class Auth0GrantError extends errors.CustomOIDCProviderError {
+export class Auth0GrantError extends errors.CustomOIDCProviderError {
   constructor(status: number, error: string, description: string) {
     super(error, description);
     (this as any).status = status;
@@ -34,13 +31,8 @@ function endUserIp(ctx: any, client: any): string {
 const wrongCredentials = () => new Auth0GrantError(403, 'invalid_grant', 'Wrong email or password.');
 
 
-export interface PasswordGrantDeps {
-  env: Env; apis: ResourceServerCache; settings: TenantSettingsCache;
-  resourceInfo: (ctx: any, indicator: string, client: any) => Promise<any>;
-  findAccount: (ctx: any, sub: string) => Promise<any>;
-}
-
-export function registerPasswordGrants(provider: Provider, { env, apis, settings, resourceInfo, findAccount }: PasswordGrantDeps) {
+export function registerPasswordGrants(provider: Provider, deps: UserTokenDeps) {
+  const { env, settings } = deps;
   const handler = async (ctx: any) => {
     const { params, client } = ctx.oidc;
     if (!params.username || !params.password) throw new errors.InvalidRequest('missing required parameter(s) (username, password)');
@@ -74,62 +66,7 @@ export function registerPasswordGrants(provider: Provider, { env, apis, settings
 
     const requested = new Set<string>(String(params.scope ?? '').split(' ').filter(Boolean));
     const audience: string | undefined = params.audience || params.resource || (await settings.load()).default_audience || undefined;
-    const { Grant, AccessToken, RefreshToken, IdToken, ResourceServer } = provider as any;
-    const grant = new Grant({ accountId: user.user_id, clientId: client.clientId });
-    grant.addOIDCScope([...requested].filter((s) => OIDC_SCOPES.includes(s)).join(' ') || 'openid');
-    let resourceServer: any;
-    let api: any;
-    if (audience) {
-      api = await apis.get(String(audience));
-      if (!api) throw new Auth0GrantError(403, 'access_denied', `Service not enabled within domain: ${audience}`);
-      resourceServer = new ResourceServer(String(audience), await resourceInfo(ctx, String(audience), client));
-      // enforce_policies: only held permissions, so the response's scope matches the JWT's.
-      const apiScopes = [...requested].filter((s) => resourceServer.scopes.has(s));
-      grant.addResourceScope(String(audience), (await grantableApiScopes(env, api, user.user_id, apiScopes)).join(' '));
-    }
-    await grant.save();
-    ctx.oidc.entity('Grant', grant);
-    const account = await findAccount(ctx, user.user_id);
-    ctx.oidc.entity('Account', account);
-
-    const gty = params.grant_type === PASSWORD_REALM ? 'password-realm' : 'password';
-    const at = new AccessToken({ accountId: user.user_id, client, grantId: grant.jti, gty });
-    if (resourceServer) {
-      at.resourceServer = resourceServer;
-      at.scope = grant.getResourceScopeFiltered(String(audience), [...requested]);
-    } else {
-      at.scope = grant.getOIDCScopeFiltered(requested.size ? requested : new Set(['openid']));
-    }
-    ctx.oidc.entity('AccessToken', at);
-    const accessToken = await at.save();
-
-    const scope = [...requested].join(' ');
-    let refreshToken: string | undefined;
-    if (requested.has('offline_access') && client.grantTypeAllowed('refresh_token') && (!api || api.data.allow_offline_access)) {
-      const rt = new RefreshToken({
-        accountId: user.user_id, client, grantId: grant.jti, gty, scope,
-        resource: audience ? String(audience) : undefined, rotations: 0, authTime: Math.floor(Date.now() / 1000),
-      });
-      ctx.oidc.entity('RefreshToken', rt);
-      refreshToken = await rt.save();
-    }
-
-    let idToken: string | undefined;
-    if (requested.has('openid')) {
-      const token = new IdToken({ ...await account.claims('id_token', scope, {}, []), sub: user.user_id }, { ctx });
-      token.scope = grant.getOIDCScopeFiltered(requested);
-      idToken = await token.issue({ use: 'idtoken' });
-    }
-    const resourceScope = resourceServer ? at.scope : '';
-    const oidcScope = [...requested].filter((s) => OIDC_SCOPES.includes(s)).join(' ');
-    ctx.body = {
-      access_token: accessToken,
-      ...(idToken ? { id_token: idToken } : {}),
-      ...(refreshToken ? { refresh_token: refreshToken } : {}),
-      scope: [oidcScope, resourceScope].filter(Boolean).join(' ') || undefined,
-      expires_in: at.expiration,
-      token_type: 'Bearer',
-    };
+    await issueUserTokens(provider, deps, ctx, user.user_id, { requested, audience, gty: params.grant_type === PASSWORD_REALM ? 'password-realm' : 'password' });
   };
   const params = ['username', 'password', 'realm', 'scope', 'audience', 'resource'];
   provider.registerGrantType('password', handler, params);
