@@ -158,6 +158,19 @@ function apiFor(trigger, effects, event, actionId, ctl) {
       cache,
     };
   }
+  if (trigger === 'custom-token-exchange') {
+    const deny = (code, reason) => { effects.deny = String(reason ?? ''); effects.denyCode = String(code ?? 'invalid_request'); };
+    return {
+      authentication: {
+        setUserById: (id) => { effects.user = { id: String(id) }; },
+        setUserByConnection: (connection, attributes, options) => {
+          effects.user = { connection: String(connection), attributes: plain(attributes || {}), options: plain(options || {}) };
+        },
+      },
+      access: { deny, rejectInvalidSubjectToken: (reason) => deny('invalid_request', reason) },
+      cache,
+    };
+  }
   if (trigger === 'password-reset-post-challenge') {
     return {
       access: { deny: (reason) => { effects.deny = String(reason ?? ''); } },

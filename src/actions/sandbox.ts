@@ -28,6 +28,8 @@ export interface ActionEffects {
   warnings: string[];
   /** Where api.redirect.sendUserTo sends the browser; the run is suspended until it comes back to /continue. */
   redirect?: { url: string; query: Record<string, string> };
+  /** The user a custom token exchange is for: by id, or by a connection's user id and profile. */
+  user?: { id: string } | { connection: string; attributes: Record<string, any>; options: { creationBehavior?: string; updateBehavior?: string } };
 }
 export interface Outcome { results: ActionResult[]; effects: ActionEffects }
 /** What a run that did nothing changed. */

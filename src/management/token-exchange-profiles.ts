@@ -3,9 +3,8 @@ import { loadAction } from './actions.ts';
 import { collectionId, collectionRoutes, type CollectionResource } from './tenant-collection.ts';
 
 // Custom token exchange profiles (early access): each maps a subject token
-// type, unique in the tenant, to the action that would handle the exchange.
-// Postern stores them as Auth0 does but does not run the exchange: its token
-// endpoint has no custom token exchange grant, and actions never run.
+// type, unique in the tenant, to the action that handles the exchange
+// (oidc/grants-token-exchange.ts runs it).
 
 interface TokenExchangeProfile { id: string; name: string; type: string; subject_token_type: string; action_id: string; created_at: string; updated_at: string }
 

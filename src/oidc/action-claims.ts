@@ -22,7 +22,8 @@ export const REDIRECT_PROMPT = 'post_login_redirect';
 export const CONTINUED = 'postLogin';
 
 const CLAIMS_FIELD = 'actionClaims';
-const PASSWORD_GRANTS = new Set(['password', 'http://auth0.com/oauth/grant-type/password-realm']);
+// Grants that name their user without the authorization endpoint: post-login runs for them as for a refresh.
+const PASSWORD_GRANTS = new Set(['password', 'http://auth0.com/oauth/grant-type/password-realm', 'urn:ietf:params:oauth:grant-type:token-exchange']);
 
 /** The executions whose claims an authorization code carries to its exchange. */
 export const codeExecutions = (ctx: any): string[] => ctx.oidc?.entities?.AuthorizationCode?.[CLAIMS_FIELD]?.executions ?? [];

@@ -86,6 +86,8 @@ export function engineMetadata(c: CachedClient) {
     ...(implicit ? ['id_token', 'id_token token'] : []),
   ];
   if (implicit && !grantTypes.includes('implicit')) grantTypes.push('implicit');
+  // Auth0 lists no grant type for custom token exchange: the application's token_exchange setting enables it.
+  if ((c.data.token_exchange?.allow_any_profile_of_type ?? []).includes('custom_authentication')) grantTypes.push('urn:ietf:params:oauth:grant-type:token-exchange');
   const isPublic = c.data.token_endpoint_auth_method === 'none';
   const backchannel = backchannelLogoutUri(c.data);
   return {

@@ -11,6 +11,7 @@ import { userAccessTokenClaims } from './claims.ts';
 import { applyRbacClaims } from '../tenant/rbac.ts';
 import { clientBasedCORS } from './cors.ts';
 import { registerPasswordGrants } from './grants-password.ts';
+import { registerTokenExchangeGrant } from './grants-token-exchange.ts';
 import { interactionUrl, loadExistingGrantFor, restoreOfflineAccess } from './interactions.ts';
 import { installRedirectUriRule } from './redirect-uri.ts';
 import { issueRefreshTokenFor, refreshTokenTTL, rotateRefreshToken, withAuth0Consumption } from './refresh.ts';
@@ -216,6 +217,7 @@ export function buildProvider(deps: EngineDeps): Provider {
   installRedirectUriRule(provider, (c) => c.callbacks ?? c.redirectUris ?? [], (c) => c.allowed_logout_urls ?? []);
   provider.registerResponseMode('web_message', webMessage);
   registerPasswordGrants(provider, { env, apis, settings, resourceInfo, findAccount });
+  registerTokenExchangeGrant(provider, { env, apis, settings, resourceInfo, findAccount, clients });
   // RP-initiated logout reaches the tenant log as /v2/logout does.
   provider.on('end_session.success', (ctx: any) => env.events.record({
     ...requestFacts(ctx), type: 'slo', description: 'User successfully logged out',

@@ -62,6 +62,9 @@ async function clientCredentials(env: Env, engine: Engine, params: Record<string
   delete params.audience;
 }
 
+/** Every parameter of the token request, for grants whose actions see more than the engine keeps (custom token exchange). */
+export const TOKEN_PARAMS = 'posternTokenParams';
+
 /** Auth0's log codes and description for each grant's success and failure. */
 const GRANT_EVENTS: Record<string, [ok: string, failed: string, description: string]> = {
   client_credentials: ['seccft', 'feccft', 'Client Credentials for Access Token'],
@@ -69,6 +72,7 @@ const GRANT_EVENTS: Record<string, [ok: string, failed: string, description: str
   refresh_token: ['sertft', 'fertft', 'Refresh Token for Access Token'],
   password: ['sepft', 'fepft', 'Password for Access Token'],
   'http://auth0.com/oauth/grant-type/password-realm': ['sepft', 'fepft', 'Password for Access Token'],
+  'urn:ietf:params:oauth:grant-type:token-exchange': ['secte', 'fecte', 'Custom Token Exchange'],
 };
 
 /** The user a token was issued to, read back from the token just signed (no verification needed: it is ours). */
@@ -115,6 +119,7 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
       if (params) await recordExchange(env, engine, ctx, params);
       return;
     }
+    ctx.state[TOKEN_PARAMS] = params;
     handToEngine(ctx, params);
     ctx.path = '/oauth/token';
     await next();
