@@ -79,6 +79,17 @@ test('setUserByConnection makes the user on first use and updates it after; requ
   assert.equal((await s.api('GET', `/users-by-email?email=L-1001%40legacy.example`)).body.length, 1);
 });
 
+test('post-login actions run for an exchange, as for a refresh', async () => {
+  const mc = managementClient(s);
+  const a: any = await mc.actions.create({ name: 'cte-post-login', supported_triggers: [{ id: 'post-login', version: 'v3' }],
+    code: `exports.onExecutePostLogin = async (event, api) => { api.accessToken.setCustomClaim('https://legacy.example/protocol', event.transaction.protocol); };` } as any);
+  await mc.actions.deploy(a.id);
+  await mc.actions.triggers.bindings.updateMany('post-login', { bindings: [{ ref: { type: 'action_id', value: a.id } }] } as any);
+  const t = await exchange(`id:${userId}`);
+  assert.equal(decodeJwt(t.accessToken)['https://legacy.example/protocol'], 'oauth2-token-exchange');
+  await mc.actions.triggers.bindings.updateMany('post-login', { bindings: [] } as any);
+});
+
 test('refusals: an invalid subject token, a denial, a failing action, an unknown user, an unknown type', async () => {
   assert.deepEqual(await raw({ subject_token: 'bad:x' }), { status: 400, body: { error: 'invalid_request', error_description: 'the legacy token is not valid' } });
   assert.deepEqual(await raw({ subject_token: 'other:x' }), { status: 400, body: { error: 'invalid_request', error_description: 'unknown kind of legacy token' } });
