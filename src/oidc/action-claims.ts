@@ -22,8 +22,8 @@ export const REDIRECT_PROMPT = 'post_login_redirect';
 export const CONTINUED = 'postLogin';
 
 const CLAIMS_FIELD = 'actionClaims';
-// Grants that name their user without the authorization endpoint: post-login runs for them as for a refresh.
-const PASSWORD_GRANTS = new Set(['password', 'http://auth0.com/oauth/grant-type/password-realm', 'urn:ietf:params:oauth:grant-type:token-exchange']);
+// Grants that name their user without the authorization endpoint (password, custom token exchange): post-login runs for them as for a refresh.
+const USER_GRANTS = new Set(['password', 'http://auth0.com/oauth/grant-type/password-realm', 'urn:ietf:params:oauth:grant-type:token-exchange']);
 
 /** The executions whose claims an authorization code carries to its exchange. */
 export const codeExecutions = (ctx: any): string[] => ctx.oidc?.entities?.AuthorizationCode?.[CLAIMS_FIELD]?.executions ?? [];
@@ -57,7 +57,7 @@ export class PostLoginActions {
   async beforeGrant(ctx: any, userId: string) {
     if (ctx?.oidc?.route !== 'token') return;
     const gty = ctx.oidc.params?.grant_type;
-    if (gty === 'refresh_token' || PASSWORD_GRANTS.has(gty)) await this.run(ctx, userId);
+    if (gty === 'refresh_token' || USER_GRANTS.has(gty)) await this.run(ctx, userId);
   }
 
   /** The claims this request's tokens get. */
