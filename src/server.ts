@@ -20,6 +20,7 @@ import { startLogStreaming } from './management/log-stream-delivery.ts';
 import { startEventStreaming } from './management/event-stream-dispatch.ts';
 import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { globalTokenRevocation } from './oidc/global-token-revocation.ts';
+import { MFA_API_PATHS, mfaApi } from './oidc/mfa-api.ts';
 import { under } from './lib/paths.ts';
 import { refuseNulUrl } from './lib/nul-guard.ts';
 import { scimEndpoint } from './scim/router.ts';
@@ -109,6 +110,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(under(['/scim/'], scimEndpoint(env)));
   app.use(under([EXPORT_FILES_PATH], exportDownload(env)));
   app.use(under(LOGIN_PATHS, loginRouter(env, engine).routes()));
+  app.use(under(MFA_API_PATHS, mfaApi(env, engine).routes()));
   app.use(globalTokenRevocation(env, engine));
   app.use(tokenEndpoint(env, engine));
   app.use(engine.middleware());

@@ -8,6 +8,7 @@ import { failureOf } from './runtime.ts';
 import { executionDetails } from './executions.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
+import type { ActionMfa } from '../tenant/mfa-policy.ts';
 
 // The post-login trigger: the event Auth0 gives its actions, and what their
 // outcome does to the login. It runs before the engine issues an authorization
@@ -20,6 +21,8 @@ import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
 export interface LoginClaims {
   id?: Record<string, unknown>; at?: Record<string, unknown>; add?: string[]; remove?: string[]; executions?: string[];
   redirect?: PendingRedirect;
+  /** What an action asked of MFA (api.multifactor.enable); the last run's word wins. */
+  mfa?: ActionMfa;
 }
 /** Where an action sent the browser, and which action resumes at /continue. */
 export interface PendingRedirect { url: string; query: Record<string, string>; actionId: string }
@@ -124,7 +127,7 @@ async function saveMetadata(env: Env, userId: string, e: ActionEffects) {
 function mergeClaims(a: LoginClaims, b: LoginClaims): LoginClaims {
   const obj = (x?: Record<string, unknown>, y?: Record<string, unknown>) => (x || y ? { ...x, ...y } : undefined);
   const list = (x?: string[], y?: string[]) => (x || y ? [...(x ?? []), ...(y ?? [])] : undefined);
-  const out: LoginClaims = { id: obj(a.id, b.id), at: obj(a.at, b.at), add: list(a.add, b.add), remove: list(a.remove, b.remove), executions: list(a.executions, b.executions), redirect: b.redirect };
+  const out: LoginClaims = { id: obj(a.id, b.id), at: obj(a.at, b.at), add: list(a.add, b.add), remove: list(a.remove, b.remove), executions: list(a.executions, b.executions), redirect: b.redirect, mfa: b.mfa ?? a.mfa };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
@@ -156,6 +159,7 @@ async function conclude(env: Env, ctx: any, f: LoginFacts, actions: SandboxActio
     ...(e.removeScopes.length ? { remove: e.removeScopes } : {}),
     // An authorization code carries these to its exchange, whose log event names them.
     executions: [out.executionId],
+    ...(e.multifactor ? { mfa: e.multifactor } : {}),
     // The action that redirected is the last that ran; it resumes at /continue.
     ...(e.redirect ? { redirect: { ...e.redirect, actionId: actions[out.results.length - 1].id } } : {}),
   });

@@ -136,7 +136,10 @@ function apiFor(trigger, effects, event, actionId, ctl) {
       },
       user: { setAppMetadata: metadataSetter(effects, event, 'appMetadata', 'app_metadata'), setUserMetadata: metadataSetter(effects, event, 'userMetadata', 'user_metadata') },
       cache,
-      multifactor: { enable: unsupported('api.multifactor.enable') },
+      // The host decides what the provider means (tenant/mfa-policy.ts); the last call wins, as in Auth0.
+      multifactor: {
+        enable: (provider, options = {}) => { effects.multifactor = { provider: String(provider), allowRememberBrowser: Boolean(options && options.allowRememberBrowser) }; },
+      },
       authentication: {
         challengeWith: unsupported('api.authentication.challengeWith'), challengeWithAny: unsupported('api.authentication.challengeWithAny'),
         enrollWith: unsupported('api.authentication.enrollWith'), enrollWithAny: unsupported('api.authentication.enrollWithAny'),

@@ -28,6 +28,8 @@ export interface ActionEffects {
   warnings: string[];
   /** Where api.redirect.sendUserTo sends the browser; the run is suspended until it comes back to /continue. */
   redirect?: { url: string; query: Record<string, string> };
+  /** What api.multifactor.enable asked of this login. */
+  multifactor?: { provider: string; allowRememberBrowser?: boolean };
   /** The user a custom token exchange is for: by id, or by a connection's user id and profile. */
   user?: { id: string } | { connection: string; attributes: Record<string, any>; options: { creationBehavior?: string; updateBehavior?: string } };
 }

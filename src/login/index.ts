@@ -11,6 +11,7 @@ import { dbConnectionRoutes } from './dbconnections.ts';
 import { organizationRoutes } from './organization.ts';
 import { federatedRoutes } from './federated.ts';
 import { continueRoutes } from './continue.ts';
+import { mfaRoutes } from './mfa.ts';
 
 /** Every path loginRouter serves starts with one of these. */
 export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout', '/login/callback', '/continue'] as const;
@@ -28,6 +29,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   consentRoutes(router, env, engine);
   organizationRoutes(router, env, engine);
   continueRoutes(router, env, engine);
+  mfaRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);

@@ -53,10 +53,15 @@ export async function readInteractionForm(ctx: Koa.Context, env: Env, engine: En
   return { body, lc };
 }
 
-/** Saves the interaction's result and sends the browser back to the engine. */
-export async function finish(ctx: Koa.Context, interaction: any, result: Record<string, unknown>) {
+/** Saves the interaction's result; the browser's next visit to `interaction.returnTo` hands it to the engine. */
+export async function saveResult(interaction: any, result: Record<string, unknown>) {
   interaction.result = { ...interaction.lastSubmission, ...result };
   await interaction.save(Math.max(1, interaction.exp - Math.floor(Date.now() / 1000)));
+}
+
+/** Saves the interaction's result and sends the browser back to the engine. */
+export async function finish(ctx: Koa.Context, interaction: any, result: Record<string, unknown>) {
+  await saveResult(interaction, result);
   ctx.status = 303;
   ctx.redirect(interaction.returnTo);
 }

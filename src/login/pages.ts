@@ -67,3 +67,55 @@ ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 <button type="submit" name="action" value="deny">Decline</button>
 </form>`;
 }
+
+const codeField = (label: string, o: { error?: string }, opts = 'inputmode="numeric" pattern="[0-9]*" autocomplete="one-time-code" maxlength="6"') =>
+  `<label for="code">${label}</label>
+<input id="code" name="code" type="text" ${opts} required autofocus${o.error ? ' aria-describedby="form-error"' : ''}>`;
+
+/** Enrolling an authenticator app: the secret to type in (or the otpauth link to open), then its first code. */
+export function otpEnrollForm(o: { state: string; csrf: string; secret: string; uri: string; error?: string }) {
+  const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
+  return `<h2>Secure your account</h2>
+<p>Add this account to an authenticator app (Google Authenticator, 1Password, Authy…): open the link on your phone, or enter the key by hand.</p>
+<p><a href="${esc(o.uri)}">Add to authenticator app</a></p>
+<p>Key: <code id="otp-secret" aria-label="Secret key">${esc(grouped)}</code></p>
+${alert(o.error)}
+<form method="post" action="/u/mfa" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+${codeField('Enter the 6-digit code the app shows', o)}
+<button type="submit" name="action" value="default">Continue</button>
+</form>`;
+}
+
+/** Logging in with the enrolled app's code, or a recovery code instead. */
+export function otpChallengeForm(o: { state: string; csrf: string; error?: string; recoveryUrl?: string }) {
+  return `<h2>Verify your identity</h2>
+<p>Check your authenticator app for your one-time code.</p>
+${alert(o.error)}
+<form method="post" action="/u/mfa" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+${codeField('Enter your one-time code', o)}
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+${o.recoveryUrl ? `<p><a href="${esc(o.recoveryUrl)}">Use a recovery code</a></p>` : ''}`;
+}
+
+export function recoveryCodeForm(o: { state: string; csrf: string; error?: string; backUrl: string }) {
+  return `<h2>Verify your identity</h2>
+<p>Enter the recovery code you were given when you set up your authenticator app.</p>
+${alert(o.error)}
+<form method="post" action="/u/mfa/recovery" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+${codeField('Recovery code', o, 'autocomplete="off" autocapitalize="characters" spellcheck="false"')}
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+<p><a href="${esc(o.backUrl)}">Use your authenticator app instead</a></p>`;
+}
+
+/** A recovery code, shown once: after enrolling, or in place of the one just used. */
+export function recoveryCodeNotice(o: { code: string; continueUrl: string; replaced: boolean }) {
+  return `<h2>${o.replaced ? 'Your new recovery code' : 'Save your recovery code'}</h2>
+<p>${o.replaced ? 'The code you used no longer works. ' : ''}If you lose your device, this code lets you log in. Keep it somewhere safe: it will not be shown again.</p>
+<p><code id="recovery-code" aria-label="Recovery code">${esc(o.code)}</code></p>
+<p><a href="${esc(o.continueUrl)}" autofocus>I have safely recorded this code, continue</a></p>`;
+}

@@ -25,7 +25,7 @@ export const userMultifactorRoutes: Route[] = [
     }));
     return { recovery_code: code };
   }),
-  // Recorded for the MFA prompt to honour; Postern has no MFA prompt yet, so no browser is remembered.
+  // Recorded for the MFA prompt to honour; Postern's MFA page offers no "remember this browser", so none is remembered yet.
   route('POST', '/users/{id}/multifactor/actions/invalidate-remember-browser', async ({ env, params }) => {
     await changeMfa(env, params.id, (mfa) => ({ ...mfa, remember_browser_invalidated_at: new Date().toISOString() }));
   }),

@@ -42,6 +42,15 @@ export class PostLoginActions {
     return p;
   }
 
+  /**
+   * This request's run is one that already happened: the MFA grants finish a
+   * password login whose actions ran before its mfa_required answer, and
+   * their tokens get that run's claims rather than a second run.
+   */
+  adopt(ctx: any, claims: LoginClaims) {
+    this.runs.set(ctx, Promise.resolve(claims));
+  }
+
   /** The engine's prompts, and last the one that asks for an action's redirect. */
   withRedirectPrompt(policy: any) {
     const atAuthorization = (ctx: any) => (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') && ctx.oidc.session?.accountId;

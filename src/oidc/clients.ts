@@ -71,7 +71,11 @@ export function secretMatches(c: CachedClient, given: unknown): boolean {
   return timingSafeEqual(c.secretDigest, sha256(given));
 }
 
-const ENGINE_GRANTS = new Set(['authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm']);
+const ENGINE_GRANTS = new Set([
+  'authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm',
+  // The MFA API's grants (grants-mfa.ts); mfa-oob is not offered, so the engine never hears of it.
+  'http://auth0.com/oauth/grant-type/mfa-otp', 'http://auth0.com/oauth/grant-type/mfa-recovery-code',
+]);
 
 function validUrl(u: unknown): u is string {
   try { return typeof u === 'string' && Boolean(new URL(u)); } catch { return false; }

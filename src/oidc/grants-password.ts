@@ -1,8 +1,10 @@
 import Provider, { errors } from 'oidc-provider';
+import { Auth0GrantError } from './errors.ts';
 import { userByLogin, verifyPassword } from '../tenant/users.ts';
 import { accountFor } from '../tenant/account-linking.ts';
 import { attackRefusal, recordFailedLogin, recordLogin, type LoginAttempt } from './account.ts';
 import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
+import { demandSecondFactor } from './grants-mfa.ts';
 
 // Auth0's Resource Owner Password grants: `password` (the tenant's default
 // directory) and `password-realm` (a named database connection); the tokens are
@@ -10,14 +12,9 @@ import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
 
 export const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
 
-export class Auth0GrantError extends errors.CustomOIDCProviderError {
-  constructor(status: number, error: string, description: string) {
-    super(error, description);
-    (this as any).status = status;
-    (this as any).statusCode = status;
-    (this as any).expose = true;
-  }
-}
+// Re-exported for the modules that import it from here.
+export { Auth0GrantError } from './errors.ts';
+
 /**
  * The end user's address, which brute-force protection counts by. A backend
  * logging users in sends it in `auth0-forwarded-for`, which Auth0 believes only
@@ -66,7 +63,9 @@ export function registerPasswordGrants(provider: Provider, deps: UserTokenDeps) 
 
     const requested = new Set<string>(String(params.scope ?? '').split(' ').filter(Boolean));
     const audience: string | undefined = params.audience || params.resource || (await settings.load()).default_audience || undefined;
-    await issueUserTokens(provider, deps, ctx, user.user_id, { requested, audience, gty: params.grant_type === PASSWORD_REALM ? 'password-realm' : 'password' });
+    const gty = params.grant_type === PASSWORD_REALM ? 'password-realm' : 'password';
+    await demandSecondFactor(deps, ctx, user, { client_id: client.clientId, scope: [...requested], audience, gty });
+    await issueUserTokens(provider, deps, ctx, user.user_id, { requested, audience, gty });
   };
   const params = ['username', 'password', 'realm', 'scope', 'audience', 'resource'];
   provider.registerGrantType('password', handler, params);

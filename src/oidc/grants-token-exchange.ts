@@ -1,7 +1,7 @@
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
 import type { ClientCache } from './clients.ts';
-import { Auth0GrantError } from './grants-password.ts';
+import { Auth0GrantError } from './errors.ts';
 import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
 import { TOKEN_PARAMS } from './token-endpoint.ts';
 import { profileFor, runCustomTokenExchange } from '../actions/custom-token-exchange.ts';

@@ -6,6 +6,7 @@ import type { ClientCache } from './clients.ts';
 export function interactionUrl(_ctx: unknown, interaction: any): string {
   const state = encodeURIComponent(interaction.uid);
   if (interaction.prompt?.name === 'consent') return `/u/consent?state=${state}`;
+  if (interaction.prompt?.name === 'mfa') return `/u/mfa?state=${state}`;
   if (interaction.params?.screen_hint === 'signup') return `/u/signup?state=${state}`;
   return `/u/login?state=${state}`;
 }

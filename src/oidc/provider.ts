@@ -12,6 +12,8 @@ import { applyRbacClaims } from '../tenant/rbac.ts';
 import { clientBasedCORS } from './cors.ts';
 import { registerPasswordGrants } from './grants-password.ts';
 import { registerTokenExchangeGrant } from './grants-token-exchange.ts';
+import { registerMfaGrants } from './grants-mfa.ts';
+import { keepErrorFields } from './errors.ts';
 import { interactionUrl, loadExistingGrantFor, restoreOfflineAccess } from './interactions.ts';
 import { installRedirectUriRule } from './redirect-uri.ts';
 import { issueRefreshTokenFor, refreshTokenTTL, rotateRefreshToken, withAuth0Consumption } from './refresh.ts';
@@ -29,6 +31,7 @@ import { CC_ACTION_CLAIMS, DEFAULT_SCOPE } from './token-endpoint.ts';
 import { assertionLifetime } from './client-assertion.ts';
 import { userGrantableScopes } from '../tenant/current-user-scopes.ts';
 import { addCustomClaims, PostLoginActions, redirectInteractionUrl } from './action-claims.ts';
+import { withMfaPrompt } from './mfa-prompt.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -134,7 +137,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     clientDefaults: { id_token_signed_response_alg: 'RS256', grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_post' },
     responseTypes: ['code', 'id_token', 'id_token token', 'none'],
     scopes: ['openid', 'offline_access', 'profile', 'email', 'address', 'phone'],
-    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE.openid, ...ORG_CLAIMS], acr: null, sid: null, auth_time: null, iss: null } as any,
+    claims: { ...CLAIMS_BY_SCOPE, openid: [...CLAIMS_BY_SCOPE.openid, ...ORG_CLAIMS, 'amr'], acr: null, sid: null, auth_time: null, iss: null } as any,
     conformIdTokenClaims: false,
     extraParams: {
       audience: restoreOfflineAccess as any,
@@ -146,7 +149,7 @@ export function buildProvider(deps: EngineDeps): Provider {
       long: { ...secure, sameSite: 'none' },
       short: { ...secure, sameSite: 'lax' },
     } as any,
-    interactions: { url: redirectInteractionUrl(organizationInteractionUrl(env, interactionUrl)), policy: postLogin.withRedirectPrompt(organizationPolicy(clients)) },
+    interactions: { url: redirectInteractionUrl(organizationInteractionUrl(env, interactionUrl)), policy: withMfaPrompt(env, postLogin, postLogin.withRedirectPrompt(organizationPolicy(clients))) },
     loadExistingGrant: organizationGrant(env, apis, loadExistingGrantFor(clients, grantServesOrganization)),
     extraTokenClaims: organizationTokenClaims,
     clientBasedCORS,
@@ -216,8 +219,11 @@ export function buildProvider(deps: EngineDeps): Provider {
   };
   installRedirectUriRule(provider, (c) => c.callbacks ?? c.redirectUris ?? [], (c) => c.allowed_logout_urls ?? []);
   provider.registerResponseMode('web_message', webMessage);
-  registerPasswordGrants(provider, { env, apis, settings, resourceInfo, findAccount });
-  registerTokenExchangeGrant(provider, { env, apis, settings, resourceInfo, findAccount, clients });
+  const userTokens = { env, apis, settings, resourceInfo, findAccount, postLogin };
+  registerPasswordGrants(provider, userTokens);
+  registerMfaGrants(provider, userTokens);
+  registerTokenExchangeGrant(provider, { ...userTokens, clients });
+  keepErrorFields(provider);
   // RP-initiated logout reaches the tenant log as /v2/logout does.
   provider.on('end_session.success', (ctx: any) => env.events.record({
     ...requestFacts(ctx), type: 'slo', description: 'User successfully logged out',

@@ -4,22 +4,30 @@ import { OIDC_SCOPES } from './account.ts';
 import { grantableApiScopes } from '../tenant/rbac.ts';
 import type { ResourceServerCache } from './resource-servers.ts';
 import type { TenantSettingsCache } from './settings.ts';
-import { Auth0GrantError } from './grants-password.ts';
+import { Auth0GrantError } from './errors.ts';
+import type { PostLoginActions } from './action-claims.ts';
 
 // The tokens a grant that names its user itself answers with (Auth0's password
-// grants, custom token exchange): minted with the engine's own models, so they
-// look, refresh and revoke like any other.
+// grants and the MFA grants that finish them, custom token exchange): minted
+// with the engine's own models, so they look, refresh and revoke like any other.
 
 export interface UserTokenDeps {
   env: Env; apis: ResourceServerCache; settings: TenantSettingsCache;
   resourceInfo: (ctx: any, indicator: string, client: any) => Promise<any>;
   findAccount: (ctx: any, sub: string) => Promise<any>;
+  postLogin: PostLoginActions;
+}
+
+export interface UserTokenRequest {
+  requested: Set<string>; audience?: string; gty: string;
+  /** How the user authenticated, for the ID token (`["mfa"]` once a second factor was proven). */
+  amr?: string[];
 }
 
 /** Answers the token response for `userId`: an access token for `audience` (or /userinfo), and ID and refresh tokens when asked. */
 export async function issueUserTokens(
   provider: Provider, { env, apis, resourceInfo, findAccount }: UserTokenDeps, ctx: any, userId: string,
-  { requested, audience, gty }: { requested: Set<string>; audience?: string; gty: string },
+  { requested, audience, gty, amr }: UserTokenRequest,
 ) {
   const { client } = ctx.oidc;
   const { Grant, AccessToken, RefreshToken, IdToken, ResourceServer } = provider as any;
@@ -65,6 +73,7 @@ export async function issueUserTokens(
   if (requested.has('openid')) {
     const token = new IdToken({ ...await account.claims('id_token', scope, {}, []), sub: userId }, { ctx });
     token.scope = grant.getOIDCScopeFiltered(requested);
+    if (amr) token.set('amr', amr);
     idToken = await token.issue({ use: 'idtoken' });
   }
   const resourceScope = resourceServer ? at.scope : '';

@@ -40,7 +40,15 @@ export interface Authenticator {
   transports?: string[];
 }
 
-export interface MfaState { authenticators: Authenticator[]; remember_browser_invalidated_at?: string }
+export interface MfaState {
+  authenticators: Authenticator[]; remember_browser_invalidated_at?: string;
+  /** A one-time-password enrollment begun at a login and not yet proven with a code (see otp.ts). */
+  pending_totp?: { id: string; totp_secret: string; created_at: string };
+  /** The last time step whose code was accepted: a code works once. */
+  totp_last_step?: number;
+  /** Attempts left to guess a code, and when they were counted (a bucket that refills). */
+  otp_attempts?: { left: number; at: number };
+}
 
 /** Auth0's shape: `{type}|dev_` and 16 characters; the part after `|` is the Guardian enrollment id. */
 export const newAuthenticatorId = (type: AuthenticatorType) => `${type}|dev_${alnum(16)}`;

@@ -1,0 +1,92 @@
+import type Provider from 'oidc-provider';
+import { errors } from 'oidc-provider';
+import type { UserRow } from '../store/schema.ts';
+import type { Env } from '../tenant/env.ts';
+import { mfaOf } from '../tenant/authenticators.ts';
+import { MFA_UNAVAILABLE, mfaNeed } from '../tenant/mfa-policy.ts';
+import { OtpRefused, confirmedTotp } from '../tenant/otp.ts';
+import { OTP_FACTOR, RECOVERY_CODE_FACTOR, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
+import { requestFacts } from '../tenant/logs.ts';
+import { Auth0GrantError } from './errors.ts';
+import { openMfaToken, sealMfaToken, type MfaContext } from './mfa-token.ts';
+import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
+
+// The Resource Owner Password grant with a second factor, as Auth0's MFA API
+// does it: the password grant answers `mfa_required` with an mfa_token, and
+// the application trades that token and a code for the tokens through the
+// grants below. The post-login actions ran once, at the password; their
+// claims ride in the mfa_token to the tokens issued here.
+
+export const MFA_OTP = 'http://auth0.com/oauth/grant-type/mfa-otp';
+export const MFA_RECOVERY_CODE = 'http://auth0.com/oauth/grant-type/mfa-recovery-code';
+
+/**
+ * After the password: the tokens wait for a second factor when the tenant's
+ * policy or a post-login action asks for one. Throws Auth0's mfa_required
+ * (or access_denied when no factor Postern offers is enabled).
+ */
+export async function demandSecondFactor(
+  { env, postLogin }: UserTokenDeps, ctx: any, user: UserRow, login: Omit<MfaContext, 'sub' | 'claims' | 'exp'>,
+) {
+  const claims = await postLogin.run(ctx, user.user_id);
+  const need = await mfaNeed(env, claims.mfa);
+  if (need === 'none') return;
+  if (need === 'unavailable') throw new Auth0GrantError(403, 'access_denied', MFA_UNAVAILABLE);
+  // A user without an authenticator app enrolls one (/mfa/associate) before the first code.
+  const step = confirmedTotp(mfaOf(user)) ? 'challenge' : 'enroll';
+  throw new Auth0GrantError(403, 'mfa_required', 'Multifactor authentication required', {
+    mfa_token: sealMfaToken(env, { ...login, sub: user.user_id, claims }),
+    mfa_requirements: { [step]: [{ type: 'otp' }] },
+  });
+}
+
+/** A factor's grant: its parameter and Auth0's word for a wrong code. */
+interface GrantFactor { param: 'otp' | 'recovery_code'; factor: Factor; invalid: string }
+const OTP: GrantFactor = { param: 'otp', factor: OTP_FACTOR, invalid: 'Invalid otp_code.' };
+const RECOVERY_CODE: GrantFactor = { param: 'recovery_code', factor: RECOVERY_CODE_FACTOR, invalid: 'MFA Authorization rejected.' };
+
+function refusal(reason: OtpRefused['reason'], factor: GrantFactor): Auth0GrantError {
+  switch (reason) {
+    case 'too_many_attempts': return new Auth0GrantError(429, 'too_many_attempts', 'Too many failed attempts, please try again later.');
+    case 'not_enrolled': return new Auth0GrantError(403, 'invalid_grant', factor === OTP
+      ? 'The user has no authenticator app enrolled; enroll one with /mfa/associate first.'
+      : 'The user has no recovery code.');
+    default: return new Auth0GrantError(403, 'invalid_grant', factor.invalid);
+  }
+}
+
+/** The user an mfa_token names, still there and not blocked since the password was checked. */
+async function userOf(env: Env, sub: string): Promise<UserRow> {
+  const row = await env.store.getUser(sub);
+  if (!row) throw new Auth0GrantError(403, 'invalid_grant', 'The user does not exist.');
+  if (row.blocked) throw new Auth0GrantError(401, 'unauthorized', 'user is blocked');
+  return row;
+}
+
+export function registerMfaGrants(provider: Provider, deps: UserTokenDeps) {
+  const { env, postLogin } = deps;
+  const grant = (factor: GrantFactor) => async (ctx: any) => {
+    const { params, client } = ctx.oidc;
+    if (!params.mfa_token || !params[factor.param]) throw new errors.InvalidRequest(`missing required parameter(s) (mfa_token, ${factor.param})`);
+    const mfa = openMfaToken(env, params.mfa_token);
+    if (mfa.client_id !== client.clientId) throw new Auth0GrantError(403, 'invalid_grant', 'The mfa_token was issued to another application.');
+    await userOf(env, mfa.sub);
+    const facts = { ...requestFacts(ctx), client_id: client.clientId, client_name: client.clientName };
+    let spent: Awaited<ReturnType<Factor['spend']>>;
+    try {
+      spent = await spendSecondFactor(env, factor.factor, mfa.sub, String(params[factor.param]), facts);
+    } catch (e) {
+      throw e instanceof OtpRefused ? refusal(e.reason, factor) : e;
+    }
+    postLogin.adopt(ctx, mfa.claims ?? {});
+    // What the password grant asked for is this request's scope; the access token's claims read it from the parameters.
+    params.scope = mfa.scope.join(' ');
+    await issueUserTokens(provider, deps, ctx, mfa.sub, {
+      requested: new Set(mfa.scope), audience: params.audience || mfa.audience, gty: mfa.gty, amr: ['mfa'],
+    });
+    // auth0-auth-js reads the next recovery code from the token response.
+    if (spent.successor) ctx.body.recovery_code = spent.successor;
+  };
+  provider.registerGrantType(MFA_OTP, grant(OTP), ['mfa_token', 'otp', 'audience']);
+  provider.registerGrantType(MFA_RECOVERY_CODE, grant(RECOVERY_CODE), ['mfa_token', 'recovery_code', 'audience']);
+}

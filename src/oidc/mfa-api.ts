@@ -1,0 +1,156 @@
+import Router from '@koa/router';
+import type Koa from 'koa';
+import { readParams } from '../lib/body.ts';
+import { ApiError } from '../lib/errors.ts';
+import type { Env } from '../tenant/env.ts';
+import type { Authenticator, MfaState } from '../tenant/authenticators.ts';
+import { changeMfa } from '../tenant/authenticators.ts';
+import { recoveryCodesEnabled } from '../tenant/mfa-policy.ts';
+import { confirmedTotp, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
+import { secretMatches } from './clients.ts';
+import { Auth0GrantError, OAuthError, sendOAuthError } from './errors.ts';
+import { openMfaToken, type MfaContext } from './mfa-token.ts';
+import type { Engine } from './provider.ts';
+
+// Auth0's MFA API (/mfa/*) for an application that logs users in with their
+// password: what the user has enrolled, enrolling an authenticator app,
+// asking for a code, removing an authenticator. The caller holds the
+// mfa_token of an mfa_required answer; the code itself is then traded for
+// tokens at /oauth/token (grants-mfa.ts). Postern's second factor is the
+// authenticator app's one-time password, with a recovery code beside it;
+// SMS, email and push (`oob`) are not offered.
+
+export const MFA_API_PATHS = ['/mfa/'] as const;
+
+const ONLY_OTP = 'Postern offers only the otp authenticator type (an authenticator app); oob (SMS, voice, email, push) is not supported.';
+
+/** Auth0's OAuth-style body for whatever a handler refuses with; anything else is a 500 for the outer boundary. */
+function asOAuthError(e: unknown): OAuthError | undefined {
+  if (e instanceof OAuthError) return e;
+  if (e instanceof Auth0GrantError) return new OAuthError((e as any).status, (e as any).error, (e as any).error_description);
+  if (e instanceof ApiError) return new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message);
+  return undefined;
+}
+
+type Handler = (ctx: Koa.Context) => Promise<void>;
+const answering = (handler: Handler): Koa.Middleware => async (ctx) => {
+  try {
+    await handler(ctx);
+  } catch (e) {
+    const err = asOAuthError(e);
+    if (!err) throw e;
+    sendOAuthError(ctx, err);
+  }
+};
+
+/** The mfa_token of `Authorization: Bearer`; a bearer's refusals are 401s, as for any bearer token. */
+async function bearerToken(env: Env, ctx: Koa.Context): Promise<MfaContext> {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
+  const refuse = (error: string, description: string) => {
+    ctx.set('WWW-Authenticate', `Bearer error="${error}"`);
+    return new OAuthError(401, error, description);
+  };
+  if (!m) throw refuse('invalid_token', 'An mfa_token is required in the Authorization header (Bearer).');
+  let mfa: MfaContext;
+  try {
+    mfa = openMfaToken(env, m[1]);
+  } catch (e) {
+    if (!(e instanceof Auth0GrantError)) throw e;
+    throw refuse((e as any).error === 'expired_token' ? 'expired_token' : 'invalid_token', (e as any).error_description);
+  }
+  const user = await env.store.getUser(mfa.sub);
+  if (!user || user.blocked) throw refuse('invalid_token', 'The user of this mfa_token no longer exists or is blocked.');
+  return mfa;
+}
+
+const withMfaToken = (env: Env, handler: (ctx: Koa.Context, mfa: MfaContext) => Promise<void>) =>
+  answering(async (ctx) => handler(ctx, await bearerToken(env, ctx)));
+
+/** How Auth0's MFA API lists one authenticator; undefined for kinds it does not list (WebAuthn, passkeys). */
+function listed(a: Authenticator) {
+  switch (a.type) {
+    case 'totp': return { id: a.id, authenticator_type: 'otp', active: true };
+    case 'recovery-code': return { id: a.id, authenticator_type: 'recovery-code', active: true };
+    case 'phone': return { id: a.id, authenticator_type: 'oob', active: true, oob_channel: 'sms', name: a.phone_number };
+    case 'email': return { id: a.id, authenticator_type: 'oob', active: true, oob_channel: 'email', name: a.email };
+    default: return undefined;
+  }
+}
+
+function authenticatorList(mfa: MfaState) {
+  const out: object[] = mfa.authenticators.map(listed).filter((a) => a !== undefined);
+  // An app enrolled but not yet proven with a code.
+  if (mfa.pending_totp) out.push({ id: mfa.pending_totp.id, authenticator_type: 'otp', active: false });
+  return out;
+}
+
+/** A list parameter: a JSON array, or one value (a form field). */
+function listParam(v: unknown, name: string): string[] {
+  const list = Array.isArray(v) ? v : typeof v === 'string' && v ? [v] : [];
+  if (!list.length || !list.every((x) => typeof x === 'string')) throw new OAuthError(400, 'invalid_request', `${name} must be a non-empty list of strings.`);
+  return list;
+}
+
+const required = (body: Record<string, any>, name: string): string => {
+  const v = body[name];
+  if (typeof v !== 'string' || !v) throw new OAuthError(400, 'invalid_request', `Missing required parameter: ${name}`);
+  return v;
+};
+
+export function mfaApi(env: Env, engine: Engine): Router {
+  const router = new Router();
+
+  router.get('/mfa/authenticators', withMfaToken(env, async (ctx, mfa) => {
+    ctx.body = authenticatorList(await mfaStateOf(env, mfa.sub));
+  }));
+
+  router.post('/mfa/associate', withMfaToken(env, async (ctx, mfa) => {
+    const body = await readParams(ctx);
+    if (listParam(body.authenticator_types, 'authenticator_types').some((t) => t !== 'otp')) throw new OAuthError(400, 'unsupported_challenge_type', ONLY_OTP);
+    const issuer = (await engine.settings.load()).friendly_name || env.config.domain;
+    // A new secret each time: an app scanned from an earlier, unconfirmed associate is left behind.
+    const enrollment = await pendingOtpEnrollment(env, mfa.sub, { issuer, fresh: true });
+    if (!enrollment) throw new OAuthError(403, 'access_denied', 'User is already enrolled.');
+    const withRecovery = (await recoveryCodesEnabled(env)) && !recoveryCodeOf(await mfaStateOf(env, mfa.sub));
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = {
+      authenticator_type: 'otp', secret: enrollment.secret, barcode_uri: enrollment.uri,
+      ...(withRecovery ? { recovery_codes: [await replaceRecoveryCode(env, mfa.sub)] } : {}),
+    };
+  }));
+
+  router.post('/mfa/challenge', answering(async (ctx) => {
+    const body = await readParams(ctx);
+    const clientId = required(body, 'client_id');
+    if (body.client_secret !== undefined) {
+      const client = await engine.clients.get(clientId);
+      if (!client || !secretMatches(client, body.client_secret)) throw new OAuthError(401, 'access_denied', 'Unauthorized');
+    }
+    const mfa = openMfaToken(env, required(body, 'mfa_token'));
+    if (mfa.client_id !== clientId) throw new OAuthError(403, 'invalid_grant', 'The mfa_token was issued to another application.');
+    // A space-separated list of what the application can handle; none named means any.
+    const accepted = typeof body.challenge_type === 'string' && body.challenge_type.trim() ? body.challenge_type.trim().split(/\s+/) : ['otp'];
+    if (!accepted.includes('otp')) throw new OAuthError(400, 'unsupported_challenge_type', ONLY_OTP);
+    const app = confirmedTotp(await mfaStateOf(env, mfa.sub));
+    if (!app) throw new OAuthError(403, 'access_denied', 'User is not enrolled with an authenticator app; enroll one with /mfa/associate.');
+    if (body.authenticator_id !== undefined && body.authenticator_id !== app.id) {
+      throw new OAuthError(400, 'invalid_request', 'authenticator_id is not an authenticator app of this user.');
+    }
+    ctx.set('Cache-Control', 'no-store');
+    // The app makes the code itself: nothing is sent, the code goes to the mfa-otp grant.
+    ctx.body = { challenge_type: 'otp' };
+  }));
+
+  router.delete('/mfa/authenticators/:id', withMfaToken(env, async (ctx, mfa) => {
+    const id = ctx.params.id;
+    await changeMfa(env, mfa.sub, (state) => {
+      if (state.pending_totp?.id === id) return { ...state, pending_totp: undefined };
+      const kept = state.authenticators.filter((a) => a.id !== id);
+      if (kept.length === state.authenticators.length) throw new OAuthError(404, 'not_found', 'The authenticator does not exist.');
+      return { ...state, authenticators: kept };
+    });
+    ctx.status = 204;
+  }));
+
+  return router;
+}
