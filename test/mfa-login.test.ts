@@ -202,6 +202,16 @@ test('guessing is limited: after ten wrong codes even the right one is refused',
   const r = await post(p.jar, '/u/mfa', { ...fields, code: right });
   assert.equal(r.status, 429);
   assert.match(await r.text(), /Too many failed attempts/);
+
+  // The help desk's reset starts the user over: a new app, and guesses counted afresh.
+  const user = (await s.api('GET', `/users-by-email?email=${encodeURIComponent(email)}`)).body[0];
+  assert.equal((await s.api('DELETE', `/users/${encodeURIComponent(user.user_id)}/authenticators`)).status, 204);
+  const again = await toMfaPage(email);
+  const secret = secretOf(again.html);
+  assert.notEqual(secret, secretOf(p.html));
+  const ok = await post(again.jar, '/u/mfa', { ...again.fields, code: new App(secret).code() });
+  assert.equal(ok.status, 200);
+  assert.deepEqual((await exchange(await toCallback(again.jar, ok, await ok.text()))).amr, ['mfa']);
 });
 
 test('a forged form and a login not waiting for MFA are refused', async () => {

@@ -1,4 +1,5 @@
-import { changeMfa, newAuthenticatorId, newRecoveryCode, removeAuthenticators } from '../tenant/authenticators.ts';
+import { changeMfa, removeAuthenticators } from '../tenant/authenticators.ts';
+import { replaceRecoveryCode } from '../tenant/otp.ts';
 import { route, type Route } from './router.ts';
 
 // The user-level MFA resets an administrator (or a help desk tool) runs when a
@@ -11,20 +12,12 @@ export const userMultifactorRoutes: Route[] = [
   route('DELETE', '/users/{id}/multifactor/{provider}', async ({ env, params }) => {
     await removeAuthenticators(env, params.id, (a) => params.provider === 'google-authenticator' && a.type === 'totp');
   }),
+  // A full reset also drops an enrollment under way and the count of wrong guesses: the user starts over.
   route('DELETE', '/users/{id}/authenticators', async ({ env, params }) => {
-    await removeAuthenticators(env, params.id, () => true);
+    await changeMfa(env, params.id, (mfa) => ({ ...mfa, authenticators: [], pending_totp: undefined, otp_attempts: undefined }));
   }),
   // The new code replaces the old one; it is answered once and kept only as its hash.
-  route('POST', '/users/{id}/recovery-code-regeneration', async ({ env, params }) => {
-    const { code, hash } = newRecoveryCode();
-    await changeMfa(env, params.id, (mfa) => ({
-      ...mfa,
-      authenticators: [...mfa.authenticators.filter((a) => a.type !== 'recovery-code'), {
-        id: newAuthenticatorId('recovery-code'), type: 'recovery-code', created_at: new Date().toISOString(), recovery_code_hash: hash,
-      }],
-    }));
-    return { recovery_code: code };
-  }),
+  route('POST', '/users/{id}/recovery-code-regeneration', async ({ env, params }) => ({ recovery_code: await replaceRecoveryCode(env, params.id) })),
   // Recorded for the MFA prompt to honour; Postern's MFA page offers no "remember this browser", so none is remembered yet.
   route('POST', '/users/{id}/multifactor/actions/invalidate-remember-browser', async ({ env, params }) => {
     await changeMfa(env, params.id, (mfa) => ({ ...mfa, remember_browser_invalidated_at: new Date().toISOString() }));
