@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { managementClient } from './helpers/sdk.ts';
-import { createApp, createUser, scriptedLogin } from './helpers/login-flow.ts';
+import { createApp, createUser, exchangeCode, scriptedLogin } from './helpers/login-flow.ts';
 
 // Every run of a trigger's actions is recorded as an execution, which the tenant
 // log event of its request names (details.actions.executions) and
@@ -60,13 +60,7 @@ test('a code login\'s post-login run is named by the code exchange\'s log event 
   };`);
   const authorize = `${s.baseUrl}/authorize?${new URLSearchParams({ client_id: app.client_id, redirect_uri: CB, response_type: 'code', scope: 'openid email', state: 'st' })}`;
   const { url } = await scriptedLogin(s, authorize, 'exec@example.com', 'Exec-pw-12345!');
-  const code = new URL(url).searchParams.get('code');
-  assert.ok(code, url);
-  const tokens = await fetch(`${s.baseUrl}/oauth/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: CB, client_id: app.client_id, client_secret: app.client_secret! }),
-  });
-  assert.equal(tokens.status, 200);
+  assert.ok((await exchangeCode(s, app, CB, url)).id_token);
   const [id, ...more] = await executionsLogged('seacft', (l) => l.client_id === app.client_id);
   assert.equal(more.length, 0);
   const e = await execution(id);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { decodeJwt, jwtVerify, SignJWT } from 'jose';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { managementClient } from './helpers/sdk.ts';
-import { Jar, createApp, createUser, follow, go, scriptedLogin } from './helpers/login-flow.ts';
+import { Jar, createApp, createUser, follow, go, scriptedLogin, exchangeCode } from './helpers/login-flow.ts';
 
 // api.redirect in post-login actions: an action sends the browser to another
 // site (here the test plays that site and the browser) with a signed session
@@ -57,16 +57,7 @@ const AFTER = `exports.onExecutePostLogin = async (event, api) => {
 const authorize = (extra: Record<string, string> = {}) =>
   `${s.baseUrl}/authorize?${new URLSearchParams({ client_id: app.client_id, redirect_uri: CB, response_type: 'code', scope: 'openid email', state: 'app-state', ...extra })}`;
 
-async function exchange(callback: string) {
-  const code = new URL(callback).searchParams.get('code');
-  assert.ok(code, callback);
-  const r = await fetch(`${s.baseUrl}/oauth/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: CB, client_id: app.client_id, client_secret: app.client_secret! }),
-  });
-  assert.equal(r.status, 200);
-  return decodeJwt(((await r.json()) as any).id_token);
-}
+const exchange = async (callback: string) => decodeJwt((await exchangeCode(s, app, CB, callback)).id_token);
 
 /** The site's answer: a token for this login's state, signed with the shared secret. */
 const siteToken = (state: string, claims: Record<string, unknown>, secret = key) =>

@@ -4,7 +4,7 @@ import { decodeJwt } from 'jose';
 import { Secret, TOTP } from 'otpauth';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { managementClient } from './helpers/sdk.ts';
-import { Jar, createApp, createUser, decodeEntities, follow, formFields, go, scriptedLogin } from './helpers/login-flow.ts';
+import { Jar, createApp, createUser, decodeEntities, follow, formFields, go, scriptedLogin, exchangeCode } from './helpers/login-flow.ts';
 
 // A second factor at Universal Login: the tenant's Guardian policy (or a
 // post-login action) makes a login stop at /u/mfa, where the user enrolls an
@@ -44,16 +44,7 @@ async function bind(code?: string) {
 const authorize = (extra: Record<string, string> = {}) =>
   `${s.baseUrl}/authorize?${new URLSearchParams({ client_id: app.client_id, redirect_uri: CB, response_type: 'code', scope: 'openid email', state: 'st', ...extra })}`;
 
-async function exchange(callback: string) {
-  const code = new URL(callback).searchParams.get('code');
-  assert.ok(code, callback);
-  const r = await fetch(`${s.baseUrl}/oauth/token`, {
-    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({ grant_type: 'authorization_code', code: code!, redirect_uri: CB, client_id: app.client_id, client_secret: app.client_secret! }),
-  });
-  assert.equal(r.status, 200);
-  return decodeJwt(((await r.json()) as any).id_token);
-}
+const exchange = async (callback: string) => decodeJwt((await exchangeCode(s, app, CB, callback)).id_token);
 
 /** Codes as an app makes them, each of a later time step than the last one given (a code works once). */
 class App {

@@ -78,3 +78,15 @@ export async function createUser(s: TestServer, email: string, password: string,
   if (r.status !== 201) throw new Error(`user create failed ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 }
+
+/** Trades the code in a callback URL for a confidential application's tokens; throws unless that succeeds. */
+export async function exchangeCode(s: TestServer, app: { client_id: string; client_secret?: string }, redirectUri: string, callback: string): Promise<any> {
+  const code = new URL(callback).searchParams.get('code');
+  if (!code) throw new Error(`no code in ${callback}`);
+  const r = await fetch(`${s.baseUrl}/oauth/token`, {
+    method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: redirectUri, client_id: app.client_id, client_secret: app.client_secret! }),
+  });
+  if (r.status !== 200) throw new Error(`code exchange failed: ${r.status} ${await r.text()}`);
+  return r.json();
+}
