@@ -259,5 +259,11 @@ test('a silent login needing a second factor gets interaction_required; no offer
   const out = new URL(refused.url);
   assert.equal(out.searchParams.get('error'), 'access_denied', refused.url);
   assert.match(out.searchParams.get('error_description') ?? '', /authenticator app/);
+
+  // With no factor enabled at all, the policy has nothing to ask with.
+  await setMfa(true, false, false);
+  const open = await scriptedLogin(s, authorize(), enrolled.email, PW);
+  assert.ok(open.url.startsWith(CB), open.url);
+  assert.equal((await exchange(open.url)).amr, undefined);
   await setMfa(false);
 });

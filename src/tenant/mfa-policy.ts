@@ -6,7 +6,7 @@ import type { Env } from './env.ts';
 // api.multifactor.enable: `none` skips MFA for that login, any other
 // provider asks for it. Postern asks for an authenticator app's one-time
 // password (with a recovery code as fallback); when MFA is required and that
-// factor is off, the login is refused rather than let through.
+// factor is off while others are on, the login is refused rather than let through.
 
 /** What a post-login action asked for (api.multifactor.enable). */
 export interface ActionMfa { provider: string; allowRememberBrowser?: boolean }
@@ -22,7 +22,9 @@ export async function mfaNeed(env: Env, asked?: ActionMfa): Promise<MfaNeed> {
     env.store.getTenantDoc<string[]>('guardian.policies'),
     env.store.getTenantDoc<Record<string, { enabled?: boolean }>>('guardian.factors'),
   ]);
-  const required = asked !== undefined || (policies ?? []).includes('all-applications');
+  // A policy with no factor enabled at all asks nothing: there is nothing to ask with (as in Auth0).
+  const anyFactor = Object.values(factors ?? {}).some((f) => f?.enabled);
+  const required = asked !== undefined || ((policies ?? []).includes('all-applications') && anyFactor);
   if (!required) return 'none';
   if (asked && !GUARDIAN.has(asked.provider)) return 'unavailable';
   return asked?.provider === 'google-authenticator' || factors?.otp?.enabled ? 'otp' : 'unavailable';
