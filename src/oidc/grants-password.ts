@@ -12,9 +12,6 @@ import { demandSecondFactor } from './grants-mfa.ts';
 
 export const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm';
 
-// Re-exported for the modules that import it from here.
-export { Auth0GrantError } from './errors.ts';
-
 /**
  * The end user's address, which brute-force protection counts by. A backend
  * logging users in sends it in `auth0-forwarded-for`, which Auth0 believes only

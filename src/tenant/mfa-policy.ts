@@ -18,14 +18,11 @@ const GUARDIAN = new Set(['any', 'guardian', 'google-authenticator']);
 
 export async function mfaNeed(env: Env, asked?: ActionMfa): Promise<MfaNeed> {
   if (asked?.provider === 'none') return 'none';
-  const [policies, factors] = await Promise.all([
-    env.store.getTenantDoc<string[]>('guardian.policies'),
-    env.store.getTenantDoc<Record<string, { enabled?: boolean }>>('guardian.factors'),
-  ]);
+  // Every login asks this: the factors are read only when the policy or an action asks for MFA.
+  if (!asked && !(await env.store.getTenantDoc<string[]>('guardian.policies'))?.includes('all-applications')) return 'none';
+  const factors = await env.store.getTenantDoc<Record<string, { enabled?: boolean }>>('guardian.factors');
   // A policy with no factor enabled at all asks nothing: there is nothing to ask with (as in Auth0).
-  const anyFactor = Object.values(factors ?? {}).some((f) => f?.enabled);
-  const required = asked !== undefined || ((policies ?? []).includes('all-applications') && anyFactor);
-  if (!required) return 'none';
+  if (!asked && !Object.values(factors ?? {}).some((f) => f?.enabled)) return 'none';
   if (asked && !GUARDIAN.has(asked.provider)) return 'unavailable';
   return asked?.provider === 'google-authenticator' || factors?.otp?.enabled ? 'otp' : 'unavailable';
 }
