@@ -32,6 +32,7 @@ export function discovery(env: Env): Koa.Middleware {
     // Auth0 publishes the endpoint with the connection's name left as a placeholder.
     global_token_revocation_endpoint: `${base}${GTR_PREFIX}{connectionName}`,
     global_token_revocation_endpoint_auth_methods_supported: ['global-token-revocation+jwt'],
+    dpop_signing_alg_values_supported: ['ES256'],
     grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm'],
   };
   return async (ctx, next) => {

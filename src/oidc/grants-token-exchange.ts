@@ -1,6 +1,5 @@
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { ClientCache } from './clients.ts';
 import { Auth0GrantError } from './errors.ts';
 import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
 import { TOKEN_PARAMS } from './token-endpoint.ts';
@@ -12,7 +11,7 @@ import { profileFor, runCustomTokenExchange } from '../actions/custom-token-exch
 
 export const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
-export function registerTokenExchangeGrant(provider: Provider, deps: UserTokenDeps & { clients: ClientCache }) {
+export function registerTokenExchangeGrant(provider: Provider, deps: UserTokenDeps) {
   const { env, settings, clients } = deps;
   provider.registerGrantType(TOKEN_EXCHANGE, async (ctx: any) => {
     const { params, client } = ctx.oidc;

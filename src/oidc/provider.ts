@@ -32,6 +32,7 @@ import { assertionLifetime } from './client-assertion.ts';
 import { userGrantableScopes } from '../tenant/current-user-scopes.ts';
 import { addCustomClaims, PostLoginActions, redirectInteractionUrl } from './action-claims.ts';
 import { withMfaPrompt } from './mfa-prompt.ts';
+import { refuseUnprovenToken } from './sender-constraint.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -110,6 +111,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     // Auth0 answers an unknown audience with access_denied, at /authorize too.
     if (!api) throw new errors.AccessDenied(`Service not found: ${indicator}`);
     const cached = await clients.get(client.clientId);
+    refuseUnprovenToken(ctx, cached?.data, api.data);
     // Client credentials may carry only what a client grant allows; a request
     // that names no scope gets all of them later (DEFAULT_SCOPE), and the
     // engine need not filter an empty request against hundreds of scopes.
@@ -154,7 +156,8 @@ export function buildProvider(deps: EngineDeps): Provider {
     extraTokenClaims: organizationTokenClaims,
     clientBasedCORS,
     // private_key_jwt: the algorithms of Auth0's credentials, and Auth0's ceiling on an assertion's lifetime.
-    enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256'] },
+    // DPoP proofs: ES256 only, as Auth0 lists.
+    enabledJWA: { clientAuthSigningAlgValues: ['RS256', 'RS384', 'PS256'], dPoPSigningAlgValues: ['ES256'] },
     assertJwtClientAuthClaimsAndHeader: assertionLifetime,
     issueRefreshToken: issueRefreshTokenFor(apis),
     rotateRefreshToken,
@@ -181,6 +184,13 @@ export function buildProvider(deps: EngineDeps): Provider {
       introspection: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       backchannelLogout: { enabled: true },
+      // Nonces are stateless (an HMAC of the time under this secret), so every node accepts every node's.
+      // Public applications must use one at the token endpoint, as at Auth0.
+      dPoP: {
+        enabled: true,
+        nonceSecret: Buffer.from(env.box.derive('postern dpop nonces'), 'base64url'),
+        requireNonce: (ctx: any) => ctx.oidc?.route === 'token' && ctx.oidc.client?.clientAuthMethod === 'none',
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: async (ctx) => {
@@ -219,10 +229,10 @@ export function buildProvider(deps: EngineDeps): Provider {
   };
   installRedirectUriRule(provider, (c) => c.callbacks ?? c.redirectUris ?? [], (c) => c.allowed_logout_urls ?? []);
   provider.registerResponseMode('web_message', webMessage);
-  const userTokens = { env, apis, settings, resourceInfo, findAccount, postLogin };
+  const userTokens = { env, apis, clients, settings, resourceInfo, findAccount, postLogin };
   registerPasswordGrants(provider, userTokens);
   registerMfaGrants(provider, userTokens);
-  registerTokenExchangeGrant(provider, { ...userTokens, clients });
+  registerTokenExchangeGrant(provider, userTokens);
   keepErrorFields(provider);
   // RP-initiated logout reaches the tenant log as /v2/logout does.
   provider.on('end_session.success', (ctx: any) => env.events.record({
@@ -287,7 +297,7 @@ export class Engine {
     this.provider = buildProvider({ env: this.env, clients: this.clients, apis: this.apis, settings: this.settings });
     const settings = this.settings;
     const loadSettings: Koa.Middleware = async (_ctx, next) => { await settings.load(); return next(); };
-    this.run = compose([loadSettings, jwtUserinfo(this.env), revokeParams, this.provider.middleware as any]);
+    this.run = compose([loadSettings, jwtUserinfo(this.env, this.provider), revokeParams, this.provider.middleware as any]);
     this.keysVersion = this.env.keys.version;
   }
   /** Picks up key changes made by this or another node. */

@@ -10,6 +10,7 @@ import { CC_ORGANIZATION, clientCredentialsOrganization } from './client-credent
 import { runCredentialsExchange } from '../actions/credentials-exchange.ts';
 import { executionDetails, noteExecutions } from '../actions/executions.ts';
 import { codeExecutions } from './action-claims.ts';
+import { constrainEngineGrant } from './sender-constraint.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
@@ -114,6 +115,7 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
       params = await readOAuthParams(ctx);
       if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: grant_type');
       if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params, ctx);
+      await constrainEngineGrant(engine, ctx, params);
     } catch (e) {
       if (e instanceof OAuthError) sendOAuthError(ctx, e);
       else if (e instanceof ApiError) sendOAuthError(ctx, new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message));

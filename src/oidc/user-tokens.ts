@@ -6,13 +6,15 @@ import type { ResourceServerCache } from './resource-servers.ts';
 import type { TenantSettingsCache } from './settings.ts';
 import { Auth0GrantError } from './errors.ts';
 import type { PostLoginActions } from './action-claims.ts';
+import type { ClientCache } from './clients.ts';
+import { bindUserTokens } from './sender-constraint.ts';
 
 // The tokens a grant that names its user itself answers with (Auth0's password
 // grants and the MFA grants that finish them, custom token exchange): minted
 // with the engine's own models, so they look, refresh and revoke like any other.
 
 export interface UserTokenDeps {
-  env: Env; apis: ResourceServerCache; settings: TenantSettingsCache;
+  env: Env; apis: ResourceServerCache; clients: ClientCache; settings: TenantSettingsCache;
   resourceInfo: (ctx: any, indicator: string, client: any) => Promise<any>;
   findAccount: (ctx: any, sub: string) => Promise<any>;
   postLogin: PostLoginActions;
@@ -26,7 +28,7 @@ export interface UserTokenRequest {
 
 /** Answers the token response for `userId`: an access token for `audience` (or /userinfo), and ID and refresh tokens when asked. */
 export async function issueUserTokens(
-  provider: Provider, { env, apis, resourceInfo, findAccount }: UserTokenDeps, ctx: any, userId: string,
+  provider: Provider, { env, apis, clients, resourceInfo, findAccount }: UserTokenDeps, ctx: any, userId: string,
   { requested, audience, gty, amr }: UserTokenRequest,
 ) {
   const { client } = ctx.oidc;
@@ -43,12 +45,14 @@ export async function issueUserTokens(
     const apiScopes = [...requested].filter((s) => resourceServer.scopes.has(s));
     grant.addResourceScope(String(audience), (await grantableApiScopes(env, api, userId, apiScopes)).join(' '));
   }
+  const jkt = await bindUserTokens(provider, ctx, (await clients.get(client.clientId))?.data, api?.data);
   await grant.save();
   ctx.oidc.entity('Grant', grant);
   const account = await findAccount(ctx, userId);
   ctx.oidc.entity('Account', account);
 
   const at = new AccessToken({ accountId: userId, client, grantId: grant.jti, gty });
+  if (jkt) at.setThumbprint('jkt', jkt);
   if (resourceServer) {
     at.resourceServer = resourceServer;
     at.scope = grant.getResourceScopeFiltered(String(audience), [...requested]);
@@ -65,6 +69,8 @@ export async function issueUserTokens(
       accountId: userId, client, grantId: grant.jti, gty, scope,
       resource: audience ? String(audience) : undefined, rotations: 0, authTime: Math.floor(Date.now() / 1000),
     });
+    // As the engine does: a public application's refresh token needs the same key.
+    if (jkt && client.clientAuthMethod === 'none') rt.jkt = jkt;
     ctx.oidc.entity('RefreshToken', rt);
     refreshToken = await rt.save();
   }
@@ -84,6 +90,6 @@ export async function issueUserTokens(
     ...(refreshToken ? { refresh_token: refreshToken } : {}),
     scope: [oidcScope, resourceScope].filter(Boolean).join(' ') || undefined,
     expires_in: at.expiration,
-    token_type: 'Bearer',
+    token_type: at.tokenType,
   };
 }

@@ -3,32 +3,39 @@ import { jwtVerify } from 'jose';
 import type { Env } from '../tenant/env.ts';
 import { CLAIMS_BY_SCOPE, profileClaims } from './account.ts';
 import { userinfoClaims } from '../actions/userinfo-claims.ts';
+import type Provider from 'oidc-provider';
+import { proofHolds } from './sender-constraint.ts';
 
 // /userinfo for Auth0 API access tokens: a JWT whose aud includes
 // https://{domain}/userinfo answers there too (the engine itself only
 // accepts its opaque tokens). Everything else goes on to the engine.
 
-export function jwtUserinfo(env: Env): Koa.Middleware {
+export function jwtUserinfo(env: Env, provider: Provider): Koa.Middleware {
   const userinfoAud = `${env.issuer}userinfo`;
+  const refuse = (ctx: Koa.Context, scheme: string) => {
+    ctx.status = 401;
+    ctx.set('WWW-Authenticate', `${scheme} realm="userinfo", error="invalid_token", error_description="invalid access token"`);
+    ctx.body = { error: 'invalid_token', error_description: 'invalid access token' };
+  };
   return async (ctx, next) => {
     if (ctx.path !== '/userinfo' || (ctx.method !== 'GET' && ctx.method !== 'POST')) return next();
-    const m = /^Bearer\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(ctx.get('authorization'));
+    const m = /^(Bearer|DPoP)\s+([\w-]+\.[\w-]+\.[\w-]+)$/i.exec(ctx.get('authorization'));
     if (!m) return withActionClaims(env, ctx, next);
+    const [, scheme, token] = m;
     let payload: any;
     try {
-      ({ payload } = await jwtVerify(m[1], env.keys.verifier, { issuer: env.issuer, audience: userinfoAud, algorithms: ['RS256'] }));
+      ({ payload } = await jwtVerify(token, env.keys.verifier, { issuer: env.issuer, audience: userinfoAud, algorithms: ['RS256'] }));
     } catch {
-      ctx.status = 401;
-      ctx.set('WWW-Authenticate', 'Bearer realm="userinfo", error="invalid_token", error_description="invalid access token"');
-      ctx.body = { error: 'invalid_token', error_description: 'invalid access token' };
-      return;
+      return refuse(ctx, scheme);
+    }
+    // A key-bound token works only with the DPoP scheme and a proof by its key; a plain one only as Bearer.
+    const jkt = payload.cnf?.jkt;
+    const dpop = scheme.toLowerCase() === 'dpop';
+    if (jkt || dpop || ctx.get('dpop')) {
+      if (!jkt || !dpop || !(await proofHolds(provider, ctx, token, String(jkt), String(payload.azp), userinfoAud))) return refuse(ctx, 'DPoP');
     }
     const row = payload.sub ? await env.store.getUser(String(payload.sub)) : undefined;
-    if (!row || row.blocked) {
-      ctx.status = 401;
-      ctx.body = { error: 'invalid_token', error_description: 'invalid access token' };
-      return;
-    }
+    if (!row || row.blocked) return refuse(ctx, scheme);
     const scopes = String(payload.scope ?? '').split(' ');
     const all = profileClaims(row);
     const allowed = new Set(Object.entries(CLAIMS_BY_SCOPE).filter(([s]) => scopes.includes(s)).flatMap(([, c]) => c));
