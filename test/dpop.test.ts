@@ -234,3 +234,45 @@ test('auth0-auth-js password grant with a proof: bound for a DPoP API, Bearer fo
   const t: any = await auth.getTokenByPassword({ username: USER, password: PASSWORD, realm: 'Username-Password-Authentication', audience: 'https://allowed.example', scope: 'openid' } as any);
   assert.equal(decodeJwt(t.accessToken).cnf, undefined);
 });
+
+/** A login of the SPA through the real login page; returns the callback URL and the PKCE verifier. */
+async function spaLogin(config: client.Configuration, params: Record<string, string>) {
+  const verifier = client.randomPKCECodeVerifier();
+  const url = client.buildAuthorizationUrl(config, {
+    redirect_uri: CB, scope: 'openid email', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256', ...params,
+  });
+  const { url: callback } = await scriptedLogin(s, url.href, USER, PASSWORD);
+  assert.ok(callback.startsWith(CB), callback);
+  return { callback: new URL(callback), verifier };
+}
+
+test('openid-client: dpop_jkt at /authorize binds the code to that key; a code for an API without DPoP yields a Bearer token', async () => {
+  const config = await client.discovery(new URL(s.baseUrl), spa.client_id, undefined, client.None());
+  const keys = await client.randomDPoPKeyPair('ES256');
+  const DPoP = client.getDPoPHandle(config, keys);
+  const jkt = await DPoP.calculateThumbprint();
+
+  const other = await spaLogin(config, { dpop_jkt: jkt });
+  await assert.rejects(
+    client.authorizationCodeGrant(config, other.callback, { pkceCodeVerifier: other.verifier }, undefined, { DPoP: client.getDPoPHandle(config, await client.randomDPoPKeyPair('ES256')) }),
+    (e: any) => e.error === 'invalid_grant',
+  );
+  const right = await spaLogin(config, { dpop_jkt: jkt });
+  const tokens = await client.authorizationCodeGrant(config, right.callback, { pkceCodeVerifier: right.verifier }, undefined, { DPoP });
+  assert.equal(tokens.token_type.toLowerCase(), 'dpop');
+
+  const plain = await spaLogin(config, { audience: 'https://plain.example' });
+  const bearer = await client.authorizationCodeGrant(config, plain.callback, { pkceCodeVerifier: plain.verifier }, undefined, { DPoP });
+  assert.equal(bearer.token_type.toLowerCase(), 'bearer');
+  assert.equal(decodeJwt(bearer.access_token).cnf, undefined);
+  assert.ok((decodeJwt(bearer.access_token).aud as string[]).includes('https://plain.example'));
+});
+
+test('openid-client: a code for an API that requires DPoP is refused without a proof', async () => {
+  const config = await client.discovery(new URL(s.baseUrl), spa.client_id, undefined, client.None());
+  const login = await spaLogin(config, { audience: 'https://required.example' });
+  await assert.rejects(
+    client.authorizationCodeGrant(config, login.callback, { pkceCodeVerifier: login.verifier }),
+    (e: any) => e.error === 'invalid_request' && /DPoP proof is required/.test(e.error_description),
+  );
+});
