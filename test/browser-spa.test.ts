@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
+import { decodeJwt } from 'jose';
 import { startServer, freePort, type TestServer } from './helpers/server.ts';
 import { createApp, createUser } from './helpers/login-flow.ts';
 import { managementClient } from './helpers/sdk.ts';
@@ -155,4 +156,77 @@ exports.onExecutePostLogin = async (event, api) => {
   } finally {
     await mc.actions.triggers.bindings.updateMany('post-login' as any, { bindings: [] } as any);
   }
+});
+
+test('spa-js: useDpop binds access and refresh tokens to the browser key (nonce retry, CORS refresh, fetchWithAuth to /userinfo)', async () => {
+  const API = 'https://dpop-api.example';
+  const created = await s.api('POST', '/resource-servers', { body: { name: 'DPoP API', identifier: API, scopes: [{ value: 'read:things', description: 'r' }], allow_offline_access: true, proof_of_possession: { mechanism: 'dpop', required: true } } });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+
+  const page = await context.newPage();
+  const opts = { domain: s.domain, clientId, useDpop: true, useRefreshTokens: true, cacheLocation: 'memory', authorizationParams: { redirect_uri: `${appOrigin}/`, scope: 'openid profile email offline_access', audience: API } };
+  // prompt=login: the login form shows even if the context still holds a session.
+  await loginThroughPage(page, opts, { prompt: 'login' });
+
+  // What spa-js (its token worker included) sends to /oauth/token and what it gets back.
+  const calls: Promise<{ grant: string | null; proof: boolean; status: number; error?: string; nonceHeader: boolean; tokenType?: string }>[] = [];
+  const onResponse = (res: Response) => {
+    const req = res.request();
+    if (req.method() !== 'POST' || res.url() !== `${s.baseUrl}/oauth/token`) return;
+    calls.push((async () => {
+      const sent = req.postData() ?? '';
+      const grant = sent.startsWith('{') ? JSON.parse(sent).grant_type ?? null : new URLSearchParams(sent).get('grant_type');
+      const body = await res.json().catch(() => ({}));
+      return { grant, proof: Boolean(await req.headerValue('dpop')), status: res.status(), error: body.error, nonceHeader: Boolean(await res.headerValue('dpop-nonce')), tokenType: body.token_type };
+    })());
+  };
+  context.on('response', onResponse);
+
+  const r = await page.evaluate(async ([o, userinfoUrl]: readonly [typeof opts, string]) => {
+    const c = await (window as any).auth0.createAuth0Client(o);
+    await c.handleRedirectCallback();
+    const first = await c.getTokenSilently({ detailedResponse: true });
+    const nonce = await c.getDpopNonce();
+    // The thumbprint of the key pair spa-js keeps in IndexedDB (its internal Dpop helper).
+    const thumbprint = await c.dpop.calculateThumbprint();
+    const refreshed = await c.getTokenSilently({ cacheMode: 'off', detailedResponse: true });
+    let userinfo: { status?: number; body?: any; error?: string } | undefined;
+    if (typeof c.createFetcher === 'function') {
+      try {
+        // authParams: without them spa-js 2.27's fetcher asks getTokenSilently for audience
+        // undefined, which overrides the configured audience ('default', no refresh token for it).
+        const res = await c.createFetcher({ dpopNonceId: 'postern-userinfo' }).fetchWithAuth(userinfoUrl, undefined, { audience: o.authorizationParams.audience });
+        userinfo = { status: res.status, body: await res.json().catch(() => null) };
+      } catch (e: any) {
+        userinfo = { error: String(e?.message ?? e) };
+      }
+    }
+    return { first, nonce, thumbprint, refreshed, userinfo };
+  }, [opts, `https://${s.domain}/userinfo`] as const);
+  context.off('response', onResponse);
+  const token = await Promise.all(calls);
+
+  // The exchange: a DPoP token bound to the browser's key, after the use_dpop_nonce retry.
+  if (r.first.token_type !== undefined) assert.equal(r.first.token_type, 'DPoP');
+  const at = decodeJwt(r.first.access_token) as any;
+  assert.equal(typeof at.cnf?.jkt, 'string', 'access token bound with cnf.jkt');
+  assert.equal(at.cnf.jkt, r.thumbprint, 'bound to the key spa-js holds');
+  assert.ok((Array.isArray(at.aud) ? at.aud : [at.aud]).includes(API), `aud ${JSON.stringify(at.aud)}`);
+  assert.ok(typeof r.nonce === 'string' && r.nonce.length > 0, 'spa-js stored the DPoP-Nonce of /oauth/token (exposed across CORS)');
+  const codeCalls = token.filter((x) => x.grant === 'authorization_code');
+  assert.deepEqual(codeCalls.map((x) => [x.proof, x.status, x.error, x.nonceHeader]).slice(0, 1), [[true, 400, 'use_dpop_nonce', true]], 'first exchange asks for a nonce');
+  assert.ok(codeCalls.slice(1).some((x) => x.proof && x.status === 200 && x.tokenType === 'DPoP'), `retried exchange: ${JSON.stringify(codeCalls)}`);
+
+  // The refresh token (held by spa-js's worker, sent across CORS with a proof) renews with the same key.
+  // (JWT access tokens carry no jti: one issued in the same second as the first can equal it.)
+  assert.ok(token.some((x) => x.grant === 'refresh_token' && x.proof && x.status === 200 && x.tokenType === 'DPoP'), `refresh_token grant with a proof: ${JSON.stringify(token)}`);
+  assert.ok(r.refreshed.access_token);
+  if (r.refreshed.token_type !== undefined) assert.equal(r.refreshed.token_type, 'DPoP');
+  assert.equal((decodeJwt(r.refreshed.access_token) as any).cnf?.jkt, at.cnf.jkt, 'the refreshed access token is bound to the same key');
+
+  // fetchWithAuth: Authorization: DPoP plus a proof with ath, to /userinfo across CORS.
+  assert.ok(r.userinfo, 'spa-js 2.27 has createFetcher');
+  assert.equal(r.userinfo.error, undefined, `fetchWithAuth(/userinfo) failed: ${r.userinfo.error}`);
+  assert.equal(r.userinfo.status, 200, JSON.stringify(r.userinfo.body));
+  assert.equal(r.userinfo.body?.email, 'erin@example.com');
 });

@@ -7,7 +7,8 @@ import type { Env } from '../tenant/env.ts';
 import { RegistrationDenied, registerUser } from '../actions/registration.ts';
 import { executionDetails } from '../actions/executions.ts';
 import { requestPasswordReset, sendVerificationEmail } from './account-mail.ts';
-import { allowOrigin, dbConnectionsPreflight } from './dbconnections-cors.ts';
+import { dbConnectionsPreflight } from './dbconnections-cors.ts';
+import { allowOrigin } from '../oidc/cors.ts';
 
 // The Authentication API's database-connection endpoints as the SDKs call
 // them (JSON or form bodies), with Auth0's legacy error shape

@@ -1,3 +1,6 @@
+import type Koa from 'koa';
+import type { Env } from '../tenant/env.ts';
+
 // CORS for /oauth/token, /userinfo and /oauth/revoke: an origin is allowed
 // when it is one of the application's Allowed Web Origins or Allowed Origins
 // (Auth0 also accepts the origins of its callback URLs, for SPAs).
@@ -11,4 +14,20 @@ export function clientBasedCORS(_ctx: unknown, origin: string, client: any): boo
   const listed: string[] = [...(client.web_origins ?? []), ...(client.allowed_origins ?? [])];
   if (listed.some((o) => typeof o === 'string' && o.replace(/\/$/, '') === origin)) return true;
   return (client.callbacks ?? []).some((c: string) => !c.includes('*') && originOf(c) === origin);
+}
+
+/**
+ * For a request with an Origin: true (and the CORS headers set) when the
+ * origin is the server's own or allowed for the named application.
+ * Requests without an Origin (servers, SDKs outside a browser) are not CORS.
+ */
+export async function allowOrigin(ctx: Koa.Context, env: Env, clientId: unknown): Promise<boolean> {
+  const origin = ctx.get('Origin');
+  if (!origin) return true;
+  ctx.vary('Origin');
+  const client = typeof clientId === 'string' && clientId ? await env.store.clients.get(clientId) : undefined;
+  const own = origin === new URL(env.issuer).origin;
+  if (!own && !(client && clientBasedCORS(ctx, origin, client.data))) return false;
+  ctx.set('Access-Control-Allow-Origin', origin);
+  return true;
 }

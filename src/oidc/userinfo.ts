@@ -5,6 +5,7 @@ import { CLAIMS_BY_SCOPE, profileClaims } from './account.ts';
 import { userinfoClaims } from '../actions/userinfo-claims.ts';
 import type Provider from 'oidc-provider';
 import { proofHolds } from './sender-constraint.ts';
+import { allowOrigin } from './cors.ts';
 
 // /userinfo for Auth0 API access tokens: a JWT whose aud includes
 // https://{domain}/userinfo answers there too (the engine itself only
@@ -28,6 +29,8 @@ export function jwtUserinfo(env: Env, provider: Provider): Koa.Middleware {
     } catch {
       return refuse(ctx, scheme);
     }
+    // The engine's CORS never sees this answer: the token's application decides, as it would there.
+    if (await allowOrigin(ctx, env, payload.azp)) ctx.set('Access-Control-Expose-Headers', 'WWW-Authenticate, DPoP-Nonce');
     // A key-bound token works only with the DPoP scheme and a proof by its key; a plain one only as Bearer.
     const jkt = payload.cnf?.jkt;
     const dpop = scheme.toLowerCase() === 'dpop';
