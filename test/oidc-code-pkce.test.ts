@@ -70,6 +70,8 @@ test('a confidential client with an audience gets a JWT access token whose aud i
   assert.equal(at.azp, web.client_id);
   assert.match(String(at.sub), /^auth0\|/);
   assert.deepEqual(String(at.scope).split(' ').sort(), ['email', 'openid', 'read:orders']);
+  // The response's scope is the token's, OIDC scopes included, as Auth0 answers.
+  assert.equal(tokens.scope, at.scope);
   assert.equal(typeof tokens.claims()!.auth_time, 'number');
   const info = await fetch(`${s.baseUrl}/userinfo`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
   assert.equal(info.status, 200);

@@ -78,14 +78,16 @@ const GRANT_EVENTS: Record<string, [ok: string, failed: string, description: str
   'http://auth0.com/oauth/grant-type/mfa-recovery-code': ['sercft', 'fercft', 'Recovery Code for Access Token'],
 };
 
-/** The user a token was issued to, read back from the token just signed (no verification needed: it is ours). */
+/** The claims of a token just signed here, read back without verification (it is ours); undefined for an opaque token. */
+function claimsOf(jwt: unknown): Record<string, any> | undefined {
+  const part = typeof jwt === 'string' ? jwt.split('.')[1] : undefined;
+  if (!part) return undefined;
+  try { return JSON.parse(Buffer.from(part, 'base64url').toString()); } catch { return undefined; }
+}
+
+/** The user a token was issued to. */
 function subjectOf(body: any): string | undefined {
-  for (const jwt of [body?.id_token, body?.access_token]) {
-    const part = typeof jwt === 'string' ? jwt.split('.')[1] : undefined;
-    if (!part) continue;
-    try { return JSON.parse(Buffer.from(part, 'base64url').toString()).sub; } catch { /* opaque token */ }
-  }
-  return undefined;
+  return claimsOf(body?.id_token)?.sub ?? claimsOf(body?.access_token)?.sub;
 }
 
 async function recordExchange(env: Env, engine: Engine, ctx: Koa.Context, params: Record<string, any>) {
@@ -129,6 +131,11 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     await next();
     const body = ctx.body as any;
     if (ctx.status === 200 && body?.access_token && ctx.state[DEFAULT_SCOPE]) body.scope = ctx.state[DEFAULT_SCOPE];
+    // The engine answers with the API's scopes alone; Auth0 with what the access token says (the OIDC scopes too).
+    if (ctx.status === 200 && (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token')) {
+      const claimed = claimsOf(body?.access_token)?.scope;
+      if (typeof claimed === 'string' && claimed) body.scope = claimed;
+    }
     auth0ErrorBody(ctx);
     noteExecutions(ctx, codeExecutions(ctx));
     await recordExchange(env, engine, ctx, params);
