@@ -26,7 +26,7 @@ export function senderConstraint(client: PopClient, api: any | undefined, proof:
   const required = pop?.required === true && (pop.required_for !== 'public_clients' || client.isPublic);
   if (pop?.mechanism === 'mtls') {
     // mTLS needs a client certificate on the TLS connection; Postern's listener asks for none.
-    if (required || client.requiresProof) refuse(`The API ${api.identifier} requires mTLS sender constraining, which this server does not support`);
+    if (required || client.requiresProof) refuse(`The API ${api.identifier} uses mTLS sender constraining, which this server does not offer`);
     return 'bearer';
   }
   const dpop = pop?.mechanism === 'dpop';
