@@ -37,6 +37,8 @@ export function senderConstraint(client: PopClient, api: any | undefined, proof:
 
 export const popClient = (data: any, isPublic: boolean): PopClient => ({ requiresProof: data?.require_proof_of_possession === true, isPublic });
 
+const ENGINE_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+
 interface Caches {
   provider: Provider;
   clients: { get(id: string): Promise<{ id: string; data: any } | undefined> };
@@ -53,6 +55,8 @@ interface Caches {
  * A code or refresh token already bound to a key keeps its binding.
  */
 export async function constrainEngineGrant(engine: Caches, ctx: Koa.Context, params: Record<string, any>) {
+  // Auth0's own grants decide inside the engine (bindUserTokens).
+  if (!ENGINE_GRANTS.has(params.grant_type)) return;
   const proof = Boolean(ctx.get('dpop'));
   const clientId = params.client_id ?? assertionSubject(params.client_assertion);
   const client = typeof clientId === 'string' ? await engine.clients.get(clientId) : undefined;
@@ -63,7 +67,7 @@ export async function constrainEngineGrant(engine: Caches, ctx: Koa.Context, par
     // Set only once the caller has proven who it is (token-endpoint.ts).
     if (!params.resource) return;
     audience = params.resource;
-  } else if ((proof || who.requiresProof) && (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token')) {
+  } else if (proof || who.requiresProof) {
     const models = engine.provider as any;
     const source = params.grant_type === 'authorization_code'
       ? await models.AuthorizationCode.find(String(params.code ?? ''), { ignoreExpiration: true })
