@@ -39,6 +39,7 @@ export interface LoginFacts {
 const PROTOCOLS: Record<string, string> = {
   refresh_token: 'oauth2-refresh-token', password: 'oauth2-password',
   'http://auth0.com/oauth/grant-type/password-realm': 'oauth2-password',
+  'http://auth0.com/oauth/grant-type/passwordless/otp': 'oauth2-password',
   'urn:ietf:params:oauth:grant-type:token-exchange': 'oauth2-token-exchange',
 };
 function protocolOf(params: Record<string, any>, token: boolean): string {

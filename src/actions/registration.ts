@@ -1,7 +1,9 @@
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { UserRow } from '../store/schema.ts';
-import { ApiError } from '../lib/errors.ts';
+import { ApiError, badRequest } from '../lib/errors.ts';
+import { PASSWORDLESS_STRATEGIES } from '../connections/passwordless.ts';
+import { createPasswordlessUser } from '../tenant/passwordless.ts';
 import { mergeMetadata } from '../lib/merge.ts';
 import { createUser, userJson, type NewUser } from '../tenant/users.ts';
 import { clientPart, requestPart, tenantPart } from './event-parts.ts';
@@ -68,6 +70,11 @@ function afterwards(env: Env, trigger: string, event: () => Promise<Record<strin
  * in the background.
  */
 export async function registerUser(env: Env, origin: Origin, input: NewUser): Promise<UserRow> {
+  const named = input.connection ? await env.store.connections.findBy('name', input.connection) : undefined;
+  if (named && PASSWORDLESS_STRATEGIES.has(named.data.strategy)) {
+    if (input.password !== undefined) throw badRequest('Passwordless connections do not take a password.', 'invalid_body');
+    return createPasswordlessUser(env, named, input);
+  }
   let conn!: { id: string; data: any };
   const row = await createUser(env, input, (checked, c) => preRegistration(env, origin, (conn = c), checked));
   afterwards(env, 'post-user-registration', async () => ({ ...commonParts(env, origin, conn), user: userJson(row) }));

@@ -12,9 +12,10 @@ import { organizationRoutes } from './organization.ts';
 import { federatedRoutes } from './federated.ts';
 import { continueRoutes } from './continue.ts';
 import { mfaRoutes } from './mfa.ts';
+import { passwordlessRoutes } from './passwordless.ts';
 
 /** Every path loginRouter serves starts with one of these. */
-export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/v2/logout', '/login/callback', '/continue'] as const;
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/v2/logout', '/login/callback', '/continue'] as const;
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
@@ -30,6 +31,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   organizationRoutes(router, env, engine);
   continueRoutes(router, env, engine);
   mfaRoutes(router, env, engine);
+  passwordlessRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);

@@ -9,6 +9,7 @@ import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { identifierForm, loginForm } from './pages.ts';
 import { connectionForEmail, enterpriseConnections, redirectUpstream } from './federated.ts';
+import { loginPasswordlessConnection, renderAddressPage, ticketLogin } from './passwordless.ts';
 
 // /u/login: email (or, where the connection requires one, username) and
 // password against the application's database connection.
@@ -68,6 +69,9 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
     const named = lc.interaction.params.connection;
     const enterprise = named ? (await enterpriseConnections(env, lc.client.id)).find((c) => c.data.name === named) : undefined;
     if (enterprise) return redirectUpstream(ctx, env, lc, enterprise, lc.interaction.params.login_hint);
+    if (lc.interaction.params.passwordless_ticket) return ticketLogin(ctx, env, lc);
+    const passwordless = await loginPasswordlessConnection(env, lc);
+    if (passwordless) return renderAddressPage(ctx, env, lc, passwordless);
     if (!named && await identifierFirst(env)) return renderIdentifier(ctx, env, lc);
     await renderLogin(ctx, env, lc);
   });

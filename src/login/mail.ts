@@ -3,7 +3,8 @@ import type { Env } from '../tenant/env.ts';
 import { loadEmailProvider } from './email-provider.ts';
 import { writeOutbox } from './outbox.ts';
 
-export interface Mail { to: string; subject: string; text: string; html: string; link?: string }
+/** `from` overrides the provider's default sender (a passwordless connection's own). */
+export interface Mail { to: string; subject: string; text: string; html: string; link?: string; from?: string }
 export interface Sent { via: 'smtp' | 'outbox'; file?: string }
 
 const defaultFrom = (env: Env) => `no-reply@${env.config.domain.replace(/:\d+$/, '')}`;
@@ -15,7 +16,7 @@ const defaultFrom = (env: Env) => `no-reply@${env.config.domain.replace(/:\d+$/,
  */
 export async function sendMail(env: Env, mail: Mail): Promise<Sent> {
   const provider = await loadEmailProvider(env);
-  const from = provider?.default_from_address || defaultFrom(env);
+  const from = mail.from || provider?.default_from_address || defaultFrom(env);
   if (provider?.enabled && provider.name === 'smtp') {
     const c = provider.credentials;
     const port = Number(c.smtp_port);

@@ -119,3 +119,28 @@ export function recoveryCodeNotice(o: { code: string; continueUrl: string; repla
 <p><code id="recovery-code" aria-label="Recovery code">${esc(o.code)}</code></p>
 <p><a href="${esc(o.continueUrl)}" autofocus>I have safely recorded this code, continue</a></p>`;
 }
+
+/** Passwordless, step one: the address a code is sent to (an email, or a phone number in E.164). */
+export function passwordlessAddressForm(o: { state: string; csrf: string; sms: boolean; address?: string; error?: string; appName: string }) {
+  return `<p>Log in to continue to ${esc(o.appName)}. We will send you a code${o.sms ? ' by text message' : ' by email'}.</p>
+${alert(o.error)}
+<form method="post" action="/u/login/passwordless" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
+<label for="address">${o.sms ? 'Phone number (with country code, e.g. +14155550100)' : 'Email address'}</label>
+<input id="address" name="address" type="${o.sms ? 'tel' : 'email'}" autocomplete="${o.sms ? 'tel' : 'email'}" required autofocus value="${esc(o.address ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+<button type="submit" name="action" value="default">Continue</button>
+</form>`;
+}
+
+/** Passwordless, step two: the code that was sent. */
+export function passwordlessCodeForm(o: { state: string; csrf: string; address: string; length: number; error?: string; againUrl: string }) {
+  return `<h2>Enter your code</h2>
+<p>We sent a code to ${esc(o.address)}.</p>
+${alert(o.error)}
+<form method="post" action="/u/login/passwordless/verify" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}"><input type="hidden" name="address" value="${esc(o.address)}">
+${codeField('Code', o, `inputmode="numeric" pattern="[0-9]*" autocomplete="one-time-code" maxlength="${o.length}"`)}
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+<p><a href="${esc(o.againUrl)}">Send a new code</a></p>`;
+}

@@ -7,20 +7,22 @@ import { reply, route, type Route } from './router.ts';
 import { patchDoc } from './patch-doc.ts';
 import { enterpriseOptions } from '../connections/enterprise-options.ts';
 import { ENTERPRISE_STRATEGIES } from '../tenant/federated-users.ts';
+import { PASSWORDLESS_STRATEGIES, passwordlessDefaults } from '../connections/passwordless.ts';
 
-// Connection secrets (client secrets of upstream IdPs) are sealed inside the document.
-const SECRET_OPTIONS = ['client_secret', 'signing_secret', 'app_secret'];
+// Connection secrets (client secrets of upstream IdPs, an SMS connection's
+// Twilio token and gateway secret) are sealed inside the document.
+const SECRET_OPTIONS = ['client_secret', 'signing_secret', 'app_secret', 'twilio_token'];
 
-function sealOptions(env: Env, options: any = {}) {
+/** Applies `change` to each secret option that is a string (the gateway's secret sits one level down). */
+function eachSecret(options: any = {}, change: (v: string) => string) {
   const out = { ...options };
-  for (const k of SECRET_OPTIONS) if (typeof out[k] === 'string' && !out[k].startsWith('enc:')) out[k] = env.box.seal(out[k]);
+  for (const k of SECRET_OPTIONS) if (typeof out[k] === 'string') out[k] = change(out[k]);
+  const gw = out.gateway_authentication;
+  if (gw && typeof gw === 'object' && typeof gw.secret === 'string') out.gateway_authentication = { ...gw, secret: change(gw.secret) };
   return out;
 }
-export function openOptions(env: Env, options: any = {}) {
-  const out = { ...options };
-  for (const k of SECRET_OPTIONS) if (typeof out[k] === 'string' && out[k].startsWith('enc:')) out[k] = env.box.open(out[k]);
-  return out;
-}
+const sealOptions = (env: Env, options: any = {}) => eachSecret(options, (v) => (v.startsWith('enc:') ? v : env.box.seal(v)));
+export const openOptions = (env: Env, options: any = {}) => eachSecret(options, (v) => (v.startsWith('enc:') ? env.box.open(v) : v));
 export const connectionJson = (env: Env, doc: { id: string; data: any }) => ({ id: doc.id, ...doc.data, options: openOptions(env, doc.data.options) });
 
 const DB_DEFAULT_OPTIONS = {
@@ -35,6 +37,7 @@ const DB_DEFAULT_OPTIONS = {
 async function savedOptions(env: Env, strategy: string, options: any) {
   if (strategy === 'auth0') return sealOptions(env, { ...DB_DEFAULT_OPTIONS, ...options });
   if (ENTERPRISE_STRATEGIES.has(strategy)) return sealOptions(env, await enterpriseOptions(strategy, options));
+  if (PASSWORDLESS_STRATEGIES.has(strategy)) return sealOptions(env, passwordlessDefaults(strategy, options));
   return sealOptions(env, options ?? {});
 }
 

@@ -23,7 +23,9 @@ export const CONTINUED = 'postLogin';
 
 const CLAIMS_FIELD = 'actionClaims';
 // Grants that name their user without the authorization endpoint (password, custom token exchange): post-login runs for them as for a refresh.
-const USER_GRANTS = new Set(['password', 'http://auth0.com/oauth/grant-type/password-realm', 'urn:ietf:params:oauth:grant-type:token-exchange']);
+const USER_GRANTS = new Set([
+  'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp', 'urn:ietf:params:oauth:grant-type:token-exchange',
+]);
 
 /** The executions whose claims an authorization code carries to its exchange. */
 export const codeExecutions = (ctx: any): string[] => ctx.oidc?.entities?.AuthorizationCode?.[CLAIMS_FIELD]?.executions ?? [];

@@ -33,7 +33,7 @@ export function discovery(env: Env): Koa.Middleware {
     global_token_revocation_endpoint: `${base}${GTR_PREFIX}{connectionName}`,
     global_token_revocation_endpoint_auth_methods_supported: ['global-token-revocation+jwt'],
     dpop_signing_alg_values_supported: ['ES256'],
-    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm'],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp'],
   };
   return async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration') {

@@ -17,7 +17,7 @@ export const PASSWORD_REALM = 'http://auth0.com/oauth/grant-type/password-realm'
  * logging users in sends it in `auth0-forwarded-for`, which Auth0 believes only
  * from a confidential application marked as trusted to send it.
  */
-function endUserIp(ctx: any, client: any): string {
+export function endUserIp(ctx: any, client: any): string {
   const forwarded = ctx.get('auth0-forwarded-for');
   const trusted = client.is_token_endpoint_ip_header_trusted === true && client.clientAuthMethod !== 'none';
   return trusted && forwarded ? String(forwarded).split(',')[0].trim() : ctx.ip;

@@ -11,6 +11,7 @@ import { userAccessTokenClaims } from './claims.ts';
 import { applyRbacClaims } from '../tenant/rbac.ts';
 import { clientBasedCORS } from './cors.ts';
 import { registerPasswordGrants } from './grants-password.ts';
+import { registerPasswordlessGrant } from './grants-passwordless.ts';
 import { registerTokenExchangeGrant } from './grants-token-exchange.ts';
 import { registerMfaGrants } from './grants-mfa.ts';
 import { keepErrorFields } from './errors.ts';
@@ -143,7 +144,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     conformIdTokenClaims: false,
     extraParams: {
       audience: restoreOfflineAccess as any,
-      connection: null, screen_hint: null, auth0Client: null, organization: organizationParam(env, clients), invitation: null, access_type: null, federated: null,
+      connection: null, passwordless_ticket: null, screen_hint: null, auth0Client: null, organization: organizationParam(env, clients), invitation: null, access_type: null, federated: null,
     } as any,
     extraClientMetadata: { properties: ['callbacks', 'allowed_logout_urls', 'web_origins', 'allowed_origins', 'is_first_party', 'refresh_token', 'jwt_configuration', 'is_token_endpoint_ip_header_trusted'] },
     cookies: {
@@ -231,6 +232,7 @@ export function buildProvider(deps: EngineDeps): Provider {
   provider.registerResponseMode('web_message', webMessage);
   const userTokens = { env, apis, clients, settings, resourceInfo, findAccount, postLogin };
   registerPasswordGrants(provider, userTokens);
+  registerPasswordlessGrant(provider, userTokens);
   registerMfaGrants(provider, userTokens);
   registerTokenExchangeGrant(provider, userTokens);
   keepErrorFields(provider);

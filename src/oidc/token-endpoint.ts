@@ -73,6 +73,7 @@ const GRANT_EVENTS: Record<string, [ok: string, failed: string, description: str
   refresh_token: ['sertft', 'fertft', 'Refresh Token for Access Token'],
   password: ['sepft', 'fepft', 'Password for Access Token'],
   'http://auth0.com/oauth/grant-type/password-realm': ['sepft', 'fepft', 'Password for Access Token'],
+  'http://auth0.com/oauth/grant-type/passwordless/otp': ['sepft', 'fepft', 'Passwordless One-time Password for Access Token'],
   'urn:ietf:params:oauth:grant-type:token-exchange': ['secte', 'fecte', 'Custom Token Exchange'],
   'http://auth0.com/oauth/grant-type/mfa-otp': ['seotpft', 'feotpft', 'One-time Password for Access Token'],
   'http://auth0.com/oauth/grant-type/mfa-recovery-code': ['sercft', 'fercft', 'Recovery Code for Access Token'],
