@@ -209,6 +209,35 @@ test('forged, expired and other applications\' mfa_tokens are refused', async ()
   assert.equal((await raw('/mfa/challenge', { body: { mfa_token: mfaToken, client_id: app.client_id, client_secret: app.client_secret!, challenge_type: 'otp' } })).status, 200);
 });
 
+test('browsers: /mfa/* answers the application\'s web origins (preflight and request) and refuses other origins', async () => {
+  const ORIGIN = 'https://mfa-spa.example';
+  assert.equal((await s.api('PATCH', `/clients/${app.client_id}`, { body: { web_origins: [ORIGIN] } })).status, 200);
+  const pre = await fetch(`${s.baseUrl}/mfa/authenticators`, {
+    method: 'OPTIONS', headers: { origin: ORIGIN, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+  });
+  assert.equal(pre.status, 204);
+  assert.equal(pre.headers.get('access-control-allow-origin'), ORIGIN);
+  assert.match(String(pre.headers.get('access-control-allow-methods')), /DELETE/);
+  assert.equal(pre.headers.get('access-control-allow-headers'), 'authorization');
+
+  const { mfaToken } = await mfaRequired('alice');
+  const list = await fetch(`${s.baseUrl}/mfa/authenticators`, { headers: { origin: ORIGIN, authorization: `Bearer ${mfaToken}` } });
+  assert.equal(list.status, 200);
+  assert.equal(list.headers.get('access-control-allow-origin'), ORIGIN);
+  assert.ok((await list.json() as any[]).some((a) => a.authenticator_type === 'otp'));
+  const challenge = await fetch(`${s.baseUrl}/mfa/challenge`, {
+    method: 'POST', headers: { origin: ORIGIN, 'content-type': 'application/json' },
+    body: JSON.stringify({ client_id: app.client_id, mfa_token: mfaToken, challenge_type: 'otp' }),
+  });
+  assert.equal(challenge.status, 200);
+  assert.equal(challenge.headers.get('access-control-allow-origin'), ORIGIN);
+
+  const foreign = await fetch(`${s.baseUrl}/mfa/authenticators`, { headers: { origin: 'https://evil.example', authorization: `Bearer ${mfaToken}` } });
+  assert.equal(foreign.status, 403);
+  assert.equal(foreign.headers.get('access-control-allow-origin'), null);
+  assert.equal((await foreign.json() as any).error, 'access_denied');
+});
+
 test('only otp is offered: oob enrollment and challenges are refused', async () => {
   const { mfaToken } = await mfaRequired('erin');
   const assoc = await raw('/mfa/associate', { bearer: mfaToken, json: { authenticator_types: ['oob'], oob_channels: ['sms'], phone_number: '+15550001111' } });

@@ -7,8 +7,7 @@ import type { Env } from '../tenant/env.ts';
 import { RegistrationDenied, registerUser } from '../actions/registration.ts';
 import { executionDetails } from '../actions/executions.ts';
 import { requestPasswordReset, sendVerificationEmail } from './account-mail.ts';
-import { dbConnectionsPreflight } from './dbconnections-cors.ts';
-import { allowOrigin } from '../oidc/cors.ts';
+import { allowOrigin, preflight } from '../oidc/cors.ts';
 
 // The Authentication API's database-connection endpoints as the SDKs call
 // them (JSON or form bodies), with Auth0's legacy error shape
@@ -86,7 +85,7 @@ async function signupTarget(env: Env, clientId: string | undefined, connection: 
 }
 
 export function dbConnectionRoutes(router: Router, env: Env) {
-  router.options('/dbconnections/:operation', dbConnectionsPreflight);
+  router.options('/dbconnections/:operation', preflight('POST'));
   router.post('/dbconnections/signup', (ctx) => guarded(ctx, env, async (body) => {
     const { conn, client } = await signupTarget(env, optionalString(body, 'client_id'), optionalString(body, 'connection'));
     const email = optionalString(body, 'email')?.trim();

@@ -5,11 +5,10 @@ import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { callerAuthenticated } from '../oidc/client-assertion.ts';
-import { allowOrigin } from '../oidc/cors.ts';
+import { allowOrigin, preflight } from '../oidc/cors.ts';
 import { addressFor, claimLoginTicket, codeLogin, loginTicket, passwordlessConnection, PasswordlessRefusal, sendCode } from '../oidc/passwordless.ts';
 import { PASSWORDLESS_STRATEGIES, totpOf } from '../connections/passwordless.ts';
 import type { ConnectionDoc } from '../tenant/passwordless.ts';
-import { dbConnectionsPreflight } from './dbconnections-cors.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, errorPage, finish, readInteractionForm, engineBranding } from './interaction.ts';
 import { passwordlessAddressForm, passwordlessCodeForm } from './pages.ts';
@@ -138,7 +137,7 @@ export async function ticketLogin(ctx: Koa.Context, env: Env, lc: LoginContext) 
 }
 
 export function passwordlessRoutes(router: Router, env: Env, engine: Engine) {
-  router.options('/passwordless/start', dbConnectionsPreflight);
+  router.options('/passwordless/start', preflight('POST'));
   router.post('/passwordless/start', (ctx) => answering(ctx, () => start(ctx, env, engine)));
   router.get('/passwordless/verify_redirect', (ctx) => verifyRedirect(ctx, env, engine));
 

@@ -1,7 +1,8 @@
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 
-// CORS for /oauth/token, /userinfo and /oauth/revoke: an origin is allowed
+// CORS for /oauth/token, /userinfo, /oauth/revoke, /mfa/*, /dbconnections/* and
+// /passwordless/start: an origin is allowed
 // when it is one of the application's Allowed Web Origins or Allowed Origins
 // (Auth0 also accepts the origins of its callback URLs, for SPAs).
 
@@ -31,3 +32,21 @@ export async function allowOrigin(ctx: Koa.Context, env: Env, clientId: unknown)
   ctx.set('Access-Control-Allow-Origin', origin);
   return true;
 }
+
+/**
+ * The preflight of an endpoint whose application is only known from the
+ * request itself (its body, or its bearer mfa_token): answered for any origin,
+ * as the engine's token endpoint does; the request is then refused unless
+ * allowOrigin allows its origin for that application.
+ */
+export const preflight = (methods: string): Koa.Middleware => async (ctx, next) => {
+  const origin = ctx.get('Origin');
+  if (!origin || !ctx.get('Access-Control-Request-Method')) return next();
+  ctx.vary('Origin');
+  ctx.set('Access-Control-Allow-Origin', origin);
+  ctx.set('Access-Control-Allow-Methods', methods);
+  const headers = ctx.get('Access-Control-Request-Headers');
+  if (headers) ctx.set('Access-Control-Allow-Headers', headers);
+  ctx.set('Access-Control-Max-Age', '600');
+  ctx.status = 204;
+};

@@ -8,6 +8,7 @@ import { changeMfa } from '../tenant/authenticators.ts';
 import { recoveryCodesEnabled } from '../tenant/mfa-policy.ts';
 import { confirmedTotp, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
 import { secretMatches } from './clients.ts';
+import { allowOrigin, preflight } from './cors.ts';
 import { Auth0GrantError, OAuthError, sendOAuthError } from './errors.ts';
 import { openMfaToken, type MfaContext } from './mfa-token.ts';
 import type { Engine } from './provider.ts';
@@ -63,8 +64,17 @@ async function bearerToken(env: Env, ctx: Koa.Context): Promise<MfaContext> {
   return mfa;
 }
 
+/** A browser's request is answered only for an origin the application allows (auth0-spa-js calls /mfa/* across origins). */
+async function originAllowed(env: Env, ctx: Koa.Context, clientId: string) {
+  if (!(await allowOrigin(ctx, env, clientId))) throw new OAuthError(403, 'access_denied', `Origin ${ctx.get('Origin')} is not allowed for this client.`);
+}
+
 const withMfaToken = (env: Env, handler: (ctx: Koa.Context, mfa: MfaContext) => Promise<void>) =>
-  answering(async (ctx) => handler(ctx, await bearerToken(env, ctx)));
+  answering(async (ctx) => {
+    const mfa = await bearerToken(env, ctx);
+    await originAllowed(env, ctx, mfa.client_id);
+    await handler(ctx, mfa);
+  });
 
 /** How Auth0's MFA API lists one authenticator; undefined for kinds it does not list (WebAuthn, passkeys). */
 function listed(a: Authenticator) {
@@ -99,6 +109,7 @@ const required = (body: Record<string, any>, name: string): string => {
 
 export function mfaApi(env: Env, engine: Engine): Router {
   const router = new Router();
+  router.options('/mfa/{*rest}', preflight('GET, POST, DELETE'));
 
   router.get('/mfa/authenticators', withMfaToken(env, async (ctx, mfa) => {
     ctx.body = authenticatorList(await mfaStateOf(env, mfa.sub));
@@ -122,6 +133,7 @@ export function mfaApi(env: Env, engine: Engine): Router {
   router.post('/mfa/challenge', answering(async (ctx) => {
     const body = await readParams(ctx);
     const clientId = required(body, 'client_id');
+    await originAllowed(env, ctx, clientId);
     if (body.client_secret !== undefined) {
       const client = await engine.clients.get(clientId);
       if (!client || !secretMatches(client, body.client_secret)) throw new OAuthError(401, 'access_denied', 'Unauthorized');
