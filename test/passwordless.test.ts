@@ -133,6 +133,21 @@ test('three wrong codes use a code up; a new code replaces the old one', async (
   assert.deepEqual(late.body, { error: 'invalid_grant', error_description: "You've reached the maximum number of attempts. Please try to login again." });
 });
 
+test('concurrent guesses cannot share an attempt: of ten at once, at most three are checked', async () => {
+  const addr = 'racer@example.com';
+  const seen = outbox(s.dataDir).length;
+  await auth().passwordless.sendEmail({ email: addr });
+  const code = await mailedCode(addr, seen);
+  const wrong = code === '000000' ? '111111' : '000000';
+  const answers = await Promise.all(Array.from({ length: 10 }, () =>
+    otpGrant({ client_id: web.client_id, client_secret: web.client_secret, username: addr, otp: wrong, realm: 'email' })));
+  assert.ok(answers.every((a) => a.status === 403));
+  const checked = answers.filter((a) => a.body.error_description === 'Wrong email or verification code.').length;
+  assert.ok(checked <= 3, `${checked} guesses were checked`);
+  const right = await otpGrant({ client_id: web.client_id, client_secret: web.client_secret, username: addr, otp: code, realm: 'email' });
+  assert.equal(right.body.error_description, "You've reached the maximum number of attempts. Please try to login again.");
+});
+
 test('the grant refuses what Auth0 refuses', async () => {
   const base = { client_id: web.client_id, client_secret: web.client_secret };
   const missing = await otpGrant({ ...base, username: 'x@example.com', realm: 'email' });

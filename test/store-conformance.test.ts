@@ -466,6 +466,17 @@ describe('oidc payloads', () => {
     assert.equal(await a.claimPayload('EmailTicket', 'ticket-1'), true);
   });
 
+  test('swapPayload: replaces the data only while it reads as expected, one winner among concurrent swaps', async () => {
+    await a.upsertPayload(row('PasswordlessCode', 'code-1', { payload: '{"attempts":0}' }));
+    const wins = await Promise.all(Array.from({ length: 4 }, () => a.swapPayload('PasswordlessCode', 'code-1', '{"attempts":0}', '{"attempts":1}')));
+    assert.equal(wins.filter(Boolean).length, 1);
+    assert.equal((await a.findPayload('PasswordlessCode', 'id', 'code-1'))?.payload, '{"attempts":1}');
+    assert.equal(await a.swapPayload('PasswordlessCode', 'code-1', '{"attempts":0}', '{"attempts":9}'), false, 'a stale expectation loses');
+    assert.equal(await b.swapPayload('PasswordlessCode', 'code-1', '{"attempts":1}', '{"attempts":2}'), false, 'another tenant cannot swap it');
+    assert.equal(await a.claimPayload('PasswordlessCode', 'code-1'), true);
+    assert.equal(await a.swapPayload('PasswordlessCode', 'code-1', '{"attempts":1}', '{"attempts":2}'), false, 'a consumed payload is not swapped');
+  });
+
   test('listPayloads by model and account', async () => {
     await a.upsertPayload(row('Session', 's1', { account_id: 'auth0|1' }));
     await a.upsertPayload(row('Session', 's2', { account_id: 'auth0|9' }));

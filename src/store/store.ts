@@ -508,6 +508,13 @@ export class Store {
       .where('consumed_at', 'is', null));
     return Number(r.numAffectedRows ?? 0) > 0;
   }
+  /** Replaces an unconsumed payload's data only while it still reads `expected`; true for the one caller that won. */
+  async swapPayload(model: string, id: string, expected: string, next: string): Promise<boolean> {
+    const r = await this.db.updateTable('oidc_payloads').set({ payload: next })
+      .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id)
+      .where('payload', '=', expected).where('consumed_at', 'is', null).executeTakeFirst();
+    return Number(r.numUpdatedRows ?? 0) > 0;
+  }
   async releasePayload(model: string, id: string) {
     await this.db.updateTable('oidc_payloads').set({ consumed_at: null })
       .where('tenant_id', '=', this.tenantId).where('model', '=', model).where('id', '=', id).execute();

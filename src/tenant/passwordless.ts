@@ -9,7 +9,7 @@ import { totpOf } from '../connections/passwordless.ts';
 // One code is pending per connection and address: a new one replaces it. The
 // row (an oidc_payloads row) holds only an HMAC of the code, keyed by the
 // master key, so the database alone does not give a six-digit code away.
-// Three wrong guesses use a code up, as does one right one.
+// Three tries use a code up, as does one right one.
 
 const MODEL = 'PasswordlessCode';
 export const MAX_ATTEMPTS = 3;
@@ -55,21 +55,28 @@ export class CodeRefused extends Error {
   }
 }
 
-/** Uses the code up when it is the pending one for the address; the pending code's own data then. */
+/**
+ * Uses the code up when it is the pending one for the address; the pending
+ * code's own data then. Each try first takes one of the code's attempts (a
+ * compare-and-swap on the row), so concurrent guesses cannot share one.
+ */
 export async function spendCode(env: Env, conn: ConnectionDoc, identifier: string, code: string): Promise<Omit<Pending, 'code' | 'attempts'>> {
   const id = rowId(env, conn, identifier);
-  const row = await env.store.findPayload(MODEL, 'id', id);
   const strategy = conn.data.strategy;
-  if (!row || row.consumed_at) throw new CodeRefused('wrong', strategy);
-  if (row.expires_at && row.expires_at <= Date.now() / 1000) throw new CodeRefused('expired', strategy);
-  const pending = JSON.parse(row.payload) as Pending;
-  if (pending.attempts >= MAX_ATTEMPTS) throw new CodeRefused('too_many_attempts', strategy);
+  let pending: Pending | undefined;
+  for (let tries = 0; !pending; tries++) {
+    const row = await env.store.findPayload(MODEL, 'id', id);
+    if (!row || row.consumed_at) throw new CodeRefused('wrong', strategy);
+    // So many tries at once that this one keeps losing: it is one too many.
+    if (tries >= 20) throw new CodeRefused('too_many_attempts', strategy);
+    if (row.expires_at && row.expires_at <= Date.now() / 1000) throw new CodeRefused('expired', strategy);
+    const read = JSON.parse(row.payload) as Pending;
+    if (read.attempts >= MAX_ATTEMPTS) throw new CodeRefused('too_many_attempts', strategy);
+    if (await env.store.swapPayload(MODEL, id, row.payload, JSON.stringify({ ...read, attempts: read.attempts + 1 }))) pending = read;
+  }
   const given = Buffer.from(codeMac(env, String(code).trim()));
   const expected = Buffer.from(pending.code);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-    await env.store.upsertPayload({ ...row, payload: JSON.stringify({ ...pending, attempts: pending.attempts + 1 }) });
-    throw new CodeRefused('wrong', strategy);
-  }
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new CodeRefused('wrong', strategy);
   // Two requests with the right code: one logs in.
   if (!(await env.store.claimPayload(MODEL, id))) throw new CodeRefused('wrong', strategy);
   const { code: _c, attempts: _a, ...data } = pending;
