@@ -141,12 +141,20 @@ export function passwordlessRoutes(router: Router, env: Env, engine: Engine) {
   router.post('/passwordless/start', (ctx) => answering(ctx, () => start(ctx, env, engine)));
   router.get('/passwordless/verify_redirect', (ctx) => verifyRedirect(ctx, env, engine));
 
-  router.post('/u/login/passwordless', async (ctx) => {
+  /** A posted passwordless page: its fields, its interaction and the connection it logs in with (else an error page). */
+  const passwordlessForm = async (ctx: Koa.Context) => {
     const form = await readInteractionForm(ctx, env, engine);
+    if (!form) return undefined;
+    const conn = await loginPasswordlessConnection(env, form.lc);
+    if (conn) return { ...form, conn };
+    errorPage(ctx, form.lc.brand, 'No passwordless connection is enabled for this application.');
+    return undefined;
+  };
+
+  router.post('/u/login/passwordless', async (ctx) => {
+    const form = await passwordlessForm(ctx);
     if (!form) return;
-    const { lc, body } = form;
-    const conn = await loginPasswordlessConnection(env, lc);
-    if (!conn) return errorPage(ctx, lc.brand, 'No passwordless connection is enabled for this application.');
+    const { lc, body, conn } = form;
     const raw = typeof body.address === 'string' ? body.address.trim() : '';
     try {
       const address = addressFor(conn, raw);
@@ -161,11 +169,9 @@ export function passwordlessRoutes(router: Router, env: Env, engine: Engine) {
   });
 
   router.post('/u/login/passwordless/verify', async (ctx) => {
-    const form = await readInteractionForm(ctx, env, engine);
+    const form = await passwordlessForm(ctx);
     if (!form) return;
-    const { lc, body } = form;
-    const conn = await loginPasswordlessConnection(env, lc);
-    if (!conn) return errorPage(ctx, lc.brand, 'No passwordless connection is enabled for this application.');
+    const { lc, body, conn } = form;
     let address: string;
     try { address = addressFor(conn, body.address); } catch { return renderAddressPage(ctx, env, lc, conn, { status: 400 }); }
     const code = typeof body.code === 'string' ? body.code.trim() : '';
