@@ -238,7 +238,7 @@ test('browsers: /mfa/* answers the application\'s web origins (preflight and req
   assert.equal((await foreign.json() as any).error, 'access_denied');
 });
 
-test('only otp is offered: oob enrollment and challenges are refused', async () => {
+test('with the SMS and email factors off, oob enrollment is refused and an oob challenge finds nothing to challenge', async () => {
   const { mfaToken } = await mfaRequired('erin');
   const assoc = await raw('/mfa/associate', { bearer: mfaToken, json: { authenticator_types: ['oob'], oob_channels: ['sms'], phone_number: '+15550001111' } });
   assert.equal(assoc.status, 400);
@@ -248,8 +248,11 @@ test('only otp is offered: oob enrollment and challenges are refused', async () 
   assert.match(notEnrolled.body.error_description, /not enrolled/);
   const { mfaToken: aliceToken } = await mfaRequired('alice');
   const oob = await raw('/mfa/challenge', { json: { mfa_token: aliceToken, client_id: app.client_id, challenge_type: 'oob' } });
-  assert.equal(oob.status, 400);
-  assert.equal(oob.body.error, 'unsupported_challenge_type');
+  assert.equal(oob.status, 403);
+  assert.equal(oob.body.error, 'access_denied');
+  const push = await raw('/mfa/challenge', { json: { mfa_token: aliceToken, client_id: app.client_id, challenge_type: 'push' } });
+  assert.equal(push.status, 400);
+  assert.equal(push.body.error, 'unsupported_challenge_type');
   assert.equal((await raw('/mfa/associate', { bearer: mfaToken, json: {} })).status, 400);
   const garbled = await fetch(`${s.baseUrl}/mfa/associate`, { method: 'POST', headers: { authorization: `Bearer ${mfaToken}`, 'content-type': 'application/json' }, body: '{"authenticator_types":' });
   assert.equal(garbled.status, 400);

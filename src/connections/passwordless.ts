@@ -1,10 +1,10 @@
-import { Liquid } from 'liquidjs';
 import { SignJWT } from 'jose';
 import type { Env } from '../tenant/env.ts';
 import { sendMail } from '../login/mail.ts';
 import { sendPhoneMessage, sendThrough } from '../tenant/phone-delivery.ts';
 import { postOut } from '../lib/post-out.ts';
 import { badRequest } from '../lib/errors.ts';
+import { renderTemplate } from '../lib/templates.ts';
 
 // Auth0's passwordless connections: `email` (a code or a magic link by mail)
 // and `sms` (a code by text message). What the connection's options say: the
@@ -47,16 +47,7 @@ const E164 = /^\+[0-9]{1,15}$/;
 export const isEmail = (s: string) => EMAIL.test(s) && s.length <= 320;
 export const isPhoneNumber = (s: string) => E164.test(s);
 
-// Templates are the tenant's own text, rendered without file access or JS.
-const liquid = new Liquid({ strictFilters: false, strictVariables: false, ownPropertyOnly: true });
-
-async function render(template: string, vars: Record<string, unknown>): Promise<string> {
-  try {
-    return await liquid.parseAndRender(template, vars);
-  } catch (e) {
-    throw badRequest(`The connection's message template could not be rendered: ${(e as Error).message.split('\n')[0]}`, 'invalid_template');
-  }
-}
+const render = (template: string, vars: Record<string, unknown>) => renderTemplate(template, vars, "connection's message template");
 
 /** What a passwordless message says. */
 export interface PasswordlessMessage {

@@ -3,27 +3,35 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { CONTINUED } from '../oidc/action-claims.ts';
-import { MFA_PROMPT } from '../oidc/mfa-prompt.ts';
+import { MFA_FACTORS, MFA_PROMPT } from '../oidc/mfa-prompt.ts';
 import { requestFacts } from '../tenant/logs.ts';
-import { recoveryCodesEnabled } from '../tenant/mfa-policy.ts';
-import { OtpRefused, confirmedTotp, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
-import { OTP_FACTOR, RECOVERY_CODE_FACTOR, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
+import { factorOf, recoveryCodesEnabled, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
+import { OtpRefused, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
+import { OTP_FACTOR, RECOVERY_CODE_FACTOR, oobFactor, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
+import { maskedAddress, newOobAuthenticator, sendOobCode } from '../tenant/mfa-oob.ts';
+import type { Authenticator } from '../tenant/authenticators.ts';
+import { loadUser } from '../tenant/users.ts';
+import { ApiError } from '../lib/errors.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, errorPage, finish, loadInteraction, readInteractionForm, saveResult } from './interaction.ts';
-import { otpChallengeForm, otpEnrollForm, recoveryCodeForm, recoveryCodeNotice } from './pages.ts';
+import { mfaFactorChoice, oobAddressForm, oobCodeForm, otpChallengeForm, otpEnrollForm, recoveryCodeForm, recoveryCodeNotice, type OtherMethods } from './pages.ts';
 
 // /u/mfa: the second factor of a login (the engine's `mfa` prompt, see
-// oidc/mfa-prompt.ts). A user without an authenticator app enrolls one here
-// (and is shown a recovery code once); a user with one types its code, or a
-// recovery code instead. Either way the login goes back to the engine with
-// `amr: ["mfa"]` and the claims of the post-login actions that already ran.
+// oidc/mfa-prompt.ts), with the factors the prompt offers: an authenticator
+// app, a code by SMS, a code by email. A user with none of them enrolled
+// picks one and enrolls it here (and is shown a recovery code once); a user
+// with one types its code, or uses another method or a recovery code
+// instead. Either way the login goes back to the engine with `amr: ["mfa"]`
+// and the claims of the post-login actions that already ran.
 
 const REFUSED: Record<OtpRefused['reason'], string> = {
   invalid: 'The code you entered is invalid.',
   too_many_attempts: 'Too many failed attempts. Please try again later.',
   not_enrolled: 'There is nothing to verify this code against. Please go back to the application and sign in again.',
+  expired: 'The code has expired. Use "Resend the code" to get a new one.',
 };
-const STATUS: Record<OtpRefused['reason'], number> = { invalid: 401, too_many_attempts: 429, not_enrolled: 400 };
+const STATUS: Record<OtpRefused['reason'], number> = { invalid: 401, too_many_attempts: 429, not_enrolled: 400, expired: 400 };
+const LABEL: Record<Offered, string> = { otp: 'Authenticator app', sms: 'SMS', email: 'Email' };
 
 /** The login waiting for its second factor, or an error page. */
 async function loadMfaLogin(lc: LoginContext | undefined, ctx: Koa.Context) {
@@ -33,22 +41,77 @@ async function loadMfaLogin(lc: LoginContext | undefined, ctx: Koa.Context) {
     errorPage(ctx, lc.brand, 'This login is not waiting for a second factor. Please go back to the application and sign in again.');
     return undefined;
   }
-  return { ...lc, userId };
+  const factors: Offered[] = lc.interaction.prompt.details?.[MFA_FACTORS] ?? ['otp'];
+  return { ...lc, userId, factors };
 }
 type MfaLogin = NonNullable<Awaited<ReturnType<typeof loadMfaLogin>>>;
 
 const stateQuery = (lc: LoginContext) => new URLSearchParams({ state: lc.uid }).toString();
 
-async function renderOtp(ctx: Koa.Context, env: Env, ml: MfaLogin, error?: { message: string; status: number }) {
-  const csrf = csrfToken(ctx, csrfSecret(env));
+type PageError = { message: string; status: number };
+const factorUrl = (ml: MfaLogin, factor: Offered) => `/u/mfa?${new URLSearchParams({ state: ml.uid, factor })}`;
+
+/**
+ * The page for this login: a challenge with the enrolled method the query
+ * names (or the first one), else enrollment of the factor it names (or a
+ * choice among the factors, when there are several).
+ */
+async function renderMfa(ctx: Koa.Context, env: Env, engine: Engine, ml: MfaLogin, asked?: string, error?: PageError) {
   const mfa = await mfaStateOf(env, ml.userId);
-  if (confirmedTotp(mfa)) {
-    const recoveryUrl = recoveryCodeOf(mfa) ? `/u/mfa/recovery?${stateQuery(ml)}` : undefined;
-    return page(ctx, { title: 'Verify your identity', brand: ml.brand, status: error?.status, body: otpChallengeForm({ state: ml.uid, csrf, error: error?.message, recoveryUrl }) });
+  const usable = usableAuthenticators(mfa, ml.factors);
+  if (usable.length) {
+    const chosen = usable.find((a) => factorOf(a) === asked) ?? usable[0];
+    const others: OtherMethods = {
+      methods: [...new Set(usable.map(factorOf))].filter((f) => f !== factorOf(chosen)).map((f) => ({ label: LABEL[f!], url: factorUrl(ml, f!) })),
+      recoveryUrl: recoveryCodeOf(mfa) ? `/u/mfa/recovery?${stateQuery(ml)}` : undefined,
+    };
+    if (chosen.type === 'totp') return renderOtpChallenge(ctx, env, ml, others, error);
+    return sendAndRender(ctx, env, engine, ml, chosen, false, others, error);
   }
+  const factor = ml.factors.find((f) => f === asked) ?? (ml.factors.length === 1 ? ml.factors[0] : undefined);
+  if (!factor) {
+    return page(ctx, { title: 'Secure your account', brand: ml.brand, body: mfaFactorChoice({ methods: ml.factors.map((f) => ({ label: LABEL[f], url: factorUrl(ml, f) })) }) });
+  }
+  if (factor === 'otp') return renderOtpEnrollment(ctx, env, ml, error);
+  const user = await loadUser(env, ml.userId);
+  renderAddress(ctx, env, ml, factor, factor === 'email' ? user.email ?? '' : '');
+}
+
+function renderOtpChallenge(ctx: Koa.Context, env: Env, ml: MfaLogin, others: OtherMethods, error?: PageError) {
+  const csrf = csrfToken(ctx, csrfSecret(env));
+  page(ctx, { title: 'Verify your identity', brand: ml.brand, status: error?.status, body: otpChallengeForm({ state: ml.uid, csrf, error: error?.message, ...others }) });
+}
+
+async function renderOtpEnrollment(ctx: Koa.Context, env: Env, ml: MfaLogin, error?: PageError) {
   const enrollment = await pendingOtpEnrollment(env, ml.userId, { issuer: ml.brand.name });
   if (!enrollment) return errorPage(ctx, ml.brand, REFUSED.not_enrolled);
+  const csrf = csrfToken(ctx, csrfSecret(env));
   page(ctx, { title: 'Secure your account', brand: ml.brand, status: error?.status, body: otpEnrollForm({ state: ml.uid, csrf, secret: enrollment.secret, uri: enrollment.uri, error: error?.message }) });
+}
+
+function renderAddress(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: 'sms' | 'email', address: string, error?: PageError) {
+  const backUrl = ml.factors.length > 1 ? `/u/mfa?${stateQuery(ml)}` : undefined;
+  page(ctx, {
+    title: 'Secure your account', brand: ml.brand, status: error?.status,
+    body: oobAddressForm({ state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), factor, address, error: error?.message, backUrl }),
+  });
+}
+
+/** Sends a code to the authenticator and shows where it went, with the form to type it into. */
+async function sendAndRender(ctx: Koa.Context, env: Env, engine: Engine, ml: MfaLogin, a: Authenticator, enrolling: boolean, others: OtherMethods, error?: PageError) {
+  const oobCode = await sendOobCode(env, { user: await loadUser(env, ml.userId), authenticator: a, client: await engine.clients.get(ml.client.id), enrolling });
+  renderCode(ctx, env, ml, { oobCode, a, others, resendUrl: factorUrl(ml, factorOf(a)!) }, error);
+}
+
+interface CodeSent { oobCode: string; a: Authenticator; others: OtherMethods; resendUrl: string }
+function renderCode(ctx: Koa.Context, env: Env, ml: MfaLogin, sent: CodeSent, error?: PageError) {
+  page(ctx, {
+    title: 'Verify your identity', brand: ml.brand, status: error?.status,
+    body: oobCodeForm({
+      state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), oobCode: sent.oobCode, sentTo: maskedAddress(sent.a), byEmail: sent.a.type === 'email',
+      error: error?.message, resendUrl: sent.resendUrl, ...sent.others,
+    }),
+  });
 }
 
 /** The login's result: a second factor on top of the first, and the actions' claims so they do not run again. */
@@ -58,7 +121,7 @@ const mfaResult = (ml: MfaLogin) => ({
 });
 
 /** Spends the posted code; the refusal's page when it fails, else what it gave. */
-async function spend(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: Factor, code: string, again: (e: { message: string; status: number }) => Promise<void>) {
+async function spend(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: Factor, code: string, again: (e: PageError) => Promise<void> | void) {
   try {
     return await spendSecondFactor(env, factor, ml.userId, code, { ...requestFacts(ctx), client_id: ml.client.id, client_name: ml.client.data.name });
   } catch (e) {
@@ -75,23 +138,73 @@ async function done(ctx: Koa.Context, ml: MfaLogin, shown?: { code: string; repl
   page(ctx, { title: 'Recovery code', brand: ml.brand, body: recoveryCodeNotice({ ...shown, continueUrl: ml.interaction.returnTo }) });
 }
 
+/** The first recovery code comes with the first enrollment, when the tenant offers them. */
+async function doneEnrolling(ctx: Koa.Context, env: Env, ml: MfaLogin, enrolled?: boolean) {
+  const fresh = enrolled && await recoveryCodesEnabled(env) && !recoveryCodeOf(await mfaStateOf(env, ml.userId));
+  await done(ctx, ml, fresh ? { code: await replaceRecoveryCode(env, ml.userId), replaced: false } : undefined);
+}
+
 export function mfaRoutes(router: Router, env: Env, engine: Engine) {
   const codeOf = (body: Record<string, any>) => (typeof body.code === 'string' ? body.code : '');
 
   router.get('/u/mfa', async (ctx) => {
     const ml = await loadMfaLogin(await loadInteraction(ctx, engine, ctx.query.state), ctx);
-    if (ml) await renderOtp(ctx, env, ml);
+    if (ml) await showing(ctx, ml, () => renderMfa(ctx, env, engine, ml, typeof ctx.query.factor === 'string' ? ctx.query.factor : undefined));
+  });
+
+  /** A delivery the tenant's configuration refused (a provider's 400) is shown on the login's error page. */
+  async function showing(ctx: Koa.Context, ml: MfaLogin, render: () => Promise<void>) {
+    try {
+      await render();
+    } catch (e) {
+      if (!(e instanceof ApiError) || e.statusCode >= 500) throw e;
+      errorPage(ctx, ml.brand, `We could not send your code: ${e.message}`);
+    }
+  }
+
+  /** Enrolling a phone number or email: the first code goes there, and the address is kept when it comes back. */
+  router.post('/u/mfa/oob/enroll', async (ctx) => {
+    const form = await readInteractionForm(ctx, env, engine);
+    const ml = await loadMfaLogin(form?.lc, ctx);
+    if (!ml) return;
+    const factor = ml.factors.find((f) => f === form!.body.factor);
+    if ((factor !== 'sms' && factor !== 'email') || usableAuthenticators(await mfaStateOf(env, ml.userId), ml.factors).length) {
+      return errorPage(ctx, ml.brand, 'This method cannot be enrolled for this login. Please go back to the application and sign in again.');
+    }
+    let a: Authenticator;
+    try {
+      a = newOobAuthenticator(factor, form!.body.address);
+    } catch (e) {
+      if (!(e instanceof ApiError)) throw e;
+      return renderAddress(ctx, env, ml, factor, String(form!.body.address ?? ''), { message: e.message, status: 400 });
+    }
+    await showing(ctx, ml, () => sendAndRender(ctx, env, engine, ml, a, true, {}));
+  });
+
+  /** The code sent by SMS or email, for a challenge or an enrollment alike. */
+  router.post('/u/mfa/oob', async (ctx) => {
+    const form = await readInteractionForm(ctx, env, engine);
+    const ml = await loadMfaLogin(form?.lc, ctx);
+    if (!ml) return;
+    const oobCode = typeof form!.body.oob_code === 'string' ? form!.body.oob_code : '';
+    // The same form again, with the refusal: a wrong code may be typed again, an expired one needs "Resend".
+    const again = (e: PageError) => page(ctx, {
+      title: 'Verify your identity', brand: ml.brand, status: e.status,
+      body: oobCodeForm({
+        state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), oobCode, sentTo: String(form!.body.sent_to ?? ''), byEmail: form!.body.by === 'email',
+        error: e.message, resendUrl: `/u/mfa?${stateQuery(ml)}`,
+      }),
+    });
+    const spent = await spend(ctx, env, ml, oobFactor(oobCode, ml.client.id), codeOf(form!.body), again);
+    if (spent) await doneEnrolling(ctx, env, ml, spent.enrolled);
   });
 
   router.post('/u/mfa', async (ctx) => {
     const form = await readInteractionForm(ctx, env, engine);
     const ml = await loadMfaLogin(form?.lc, ctx);
     if (!ml) return;
-    const spent = await spend(ctx, env, ml, OTP_FACTOR, codeOf(form!.body), (e) => renderOtp(ctx, env, ml, e));
-    if (!spent) return;
-    // The first recovery code comes with the enrollment, when the tenant offers them.
-    const fresh = spent.enrolled && await recoveryCodesEnabled(env) && !recoveryCodeOf(await mfaStateOf(env, ml.userId));
-    await done(ctx, ml, fresh ? { code: await replaceRecoveryCode(env, ml.userId), replaced: false } : undefined);
+    const spent = await spend(ctx, env, ml, OTP_FACTOR, codeOf(form!.body), (e) => renderMfa(ctx, env, engine, ml, 'otp', e));
+    if (spent) await doneEnrolling(ctx, env, ml, spent.enrolled);
   });
 
   const renderRecovery = (ctx: Koa.Context, ml: MfaLogin, error?: { message: string; status: number }) => {

@@ -87,8 +87,14 @@ ${codeField('Enter the 6-digit code the app shows', o)}
 </form>`;
 }
 
-/** Logging in with the enrolled app's code, or a recovery code instead. */
-export function otpChallengeForm(o: { state: string; csrf: string; error?: string; recoveryUrl?: string }) {
+/** The other ways a person may finish the second factor (another enrolled method, a recovery code). */
+export interface OtherMethods { methods?: ConnectionButton[]; recoveryUrl?: string }
+const otherMethods = (o: OtherMethods) => `${o.methods?.length
+  ? `<ul class="connections" aria-label="Other methods">${o.methods.map((b) => `<li><a href="${esc(b.url)}">${esc(b.label)}</a></li>`).join('')}</ul>\n`
+  : ''}${o.recoveryUrl ? `<p><a href="${esc(o.recoveryUrl)}">Use a recovery code</a></p>` : ''}`;
+
+/** Logging in with the enrolled app's code, or another method instead. */
+export function otpChallengeForm(o: { state: string; csrf: string; error?: string } & OtherMethods) {
   return `<h2>Verify your identity</h2>
 <p>Check your authenticator app for your one-time code.</p>
 ${alert(o.error)}
@@ -97,7 +103,44 @@ ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 ${codeField('Enter your one-time code', o)}
 <button type="submit" name="action" value="default">Continue</button>
 </form>
-${o.recoveryUrl ? `<p><a href="${esc(o.recoveryUrl)}">Use a recovery code</a></p>` : ''}`;
+${otherMethods(o)}`;
+}
+
+/** Choosing how to secure the account, when the tenant offers several factors. */
+export function mfaFactorChoice(o: { methods: ConnectionButton[] }) {
+  return `<h2>Secure your account</h2>
+<p>Choose how you want to verify your identity when you log in.</p>
+<ul class="connections" aria-label="Authentication methods">${o.methods.map((b) => `<li><a href="${esc(b.url)}">${esc(b.label)}</a></li>`).join('')}</ul>`;
+}
+
+/** Enrolling a phone number or an email address: where the first code goes. */
+export function oobAddressForm(o: { state: string; csrf: string; factor: 'sms' | 'email'; address?: string; error?: string; backUrl?: string }) {
+  const sms = o.factor === 'sms';
+  return `<h2>Secure your account</h2>
+<p>${sms ? 'Enter your phone number: we will text you a code to verify it.' : 'Enter your email address: we will email you a code to verify it.'}</p>
+${alert(o.error)}
+<form method="post" action="/u/mfa/oob/enroll" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}"><input type="hidden" name="factor" value="${o.factor}">
+<label for="address">${sms ? 'Phone number (with country code, e.g. +14155550100)' : 'Email address'}</label>
+<input id="address" name="address" type="${sms ? 'tel' : 'email'}" autocomplete="${sms ? 'tel' : 'email'}" required autofocus value="${esc(o.address ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+${o.backUrl ? `<p><a href="${esc(o.backUrl)}">Choose another method</a></p>` : ''}`;
+}
+
+/** The code sent by SMS or email; the oob_code names which code it is. */
+export function oobCodeForm(o: { state: string; csrf: string; oobCode: string; sentTo: string; byEmail: boolean; error?: string; resendUrl: string } & OtherMethods) {
+  return `<h2>Verify your identity</h2>
+<p>We've sent ${o.byEmail ? 'an email' : 'a text message'} with your code to <strong>${esc(o.sentTo)}</strong>.</p>
+${alert(o.error)}
+<form method="post" action="/u/mfa/oob" novalidate>
+${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}"><input type="hidden" name="oob_code" value="${esc(o.oobCode)}">
+<input type="hidden" name="sent_to" value="${esc(o.sentTo)}"><input type="hidden" name="by" value="${o.byEmail ? 'email' : 'phone'}">
+${codeField('Enter the code', o, 'inputmode="numeric" pattern="[0-9]*" autocomplete="one-time-code" maxlength="10"')}
+<button type="submit" name="action" value="default">Continue</button>
+</form>
+<p><a href="${esc(o.resendUrl)}">Resend the code</a></p>
+${otherMethods(o)}`;
 }
 
 export function recoveryCodeForm(o: { state: string; csrf: string; error?: string; backUrl: string }) {

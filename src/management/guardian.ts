@@ -1,4 +1,5 @@
 import { route, type Route } from './router.ts';
+import { GUARDIAN_PHONE_TEMPLATES } from '../tenant/mfa-messages.ts';
 import { readSingleton, singleton, writeSingleton, type Singleton } from './singleton.ts';
 
 // Guardian (MFA) configuration. The sms/* paths are Auth0's older names for
@@ -8,10 +9,6 @@ import { readSingleton, singleton, writeSingleton, type Singleton } from './sing
 const FACTORS = ['sms', 'push-notification', 'otp', 'email', 'duo', 'webauthn-roaming', 'webauthn-platform', 'recovery-code'];
 const factors: Singleton<Record<string, { enabled: boolean }>> = { path: '/guardian/factors', doc: 'guardian.factors', defaults: {} };
 
-const TEMPLATES = {
-  enrollment_message: '{{code}} is your verification code for {{tenant.friendly_name}}. Please enter this code to verify your enrollment.',
-  verification_message: '{{code}} is your verification code for {{tenant.friendly_name}}',
-};
 const setting = (path: string, doc: string, defaults: Record<string, unknown>) => singleton({ path, doc, defaults });
 
 /**
@@ -39,7 +36,7 @@ export const guardianRoutes: Route[] = [
   ...setting('/guardian/factors/phone/message-types', 'guardian.phone_message_types', { message_types: ['sms'] }),
   ...setting('/guardian/factors/phone/selected-provider', 'guardian.phone_provider', { provider: 'auth0' }),
   ...setting('/guardian/factors/sms/selected-provider', 'guardian.phone_provider', { provider: 'auth0' }),
-  ...setting('/guardian/factors/phone/templates', 'guardian.phone_templates', TEMPLATES),
-  ...setting('/guardian/factors/sms/templates', 'guardian.phone_templates', TEMPLATES),
+  ...setting('/guardian/factors/phone/templates', 'guardian.phone_templates', GUARDIAN_PHONE_TEMPLATES),
+  ...setting('/guardian/factors/sms/templates', 'guardian.phone_templates', GUARDIAN_PHONE_TEMPLATES),
   ...setting('/guardian/factors/push-notification/selected-provider', 'guardian.push_provider', { provider: 'guardian' }),
 ];

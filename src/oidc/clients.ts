@@ -73,8 +73,8 @@ export function secretMatches(c: CachedClient, given: unknown): boolean {
 
 const ENGINE_GRANTS = new Set([
   'authorization_code', 'refresh_token', 'client_credentials', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm',
-  // The MFA API's grants (grants-mfa.ts); mfa-oob is not offered, so the engine never hears of it.
-  'http://auth0.com/oauth/grant-type/mfa-otp', 'http://auth0.com/oauth/grant-type/mfa-recovery-code',
+  // The MFA API's grants (grants-mfa.ts).
+  'http://auth0.com/oauth/grant-type/mfa-otp', 'http://auth0.com/oauth/grant-type/mfa-recovery-code', 'http://auth0.com/oauth/grant-type/mfa-oob',
   'http://auth0.com/oauth/grant-type/passwordless/otp',
 ]);
 

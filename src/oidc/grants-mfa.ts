@@ -3,9 +3,9 @@ import { errors } from 'oidc-provider';
 import type { UserRow } from '../store/schema.ts';
 import type { Env } from '../tenant/env.ts';
 import { mfaOf } from '../tenant/authenticators.ts';
-import { MFA_UNAVAILABLE, mfaNeed } from '../tenant/mfa-policy.ts';
-import { OtpRefused, confirmedTotp } from '../tenant/otp.ts';
-import { OTP_FACTOR, RECOVERY_CODE_FACTOR, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
+import { MFA_UNAVAILABLE, factorOf, mfaNeed, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
+import { OtpRefused } from '../tenant/otp.ts';
+import { OTP_FACTOR, RECOVERY_CODE_FACTOR, oobFactor, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { Auth0GrantError } from './errors.ts';
 import { openMfaToken, sealMfaToken, type MfaContext } from './mfa-token.ts';
@@ -19,6 +19,10 @@ import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
 
 export const MFA_OTP = 'http://auth0.com/oauth/grant-type/mfa-otp';
 export const MFA_RECOVERY_CODE = 'http://auth0.com/oauth/grant-type/mfa-recovery-code';
+export const MFA_OOB = 'http://auth0.com/oauth/grant-type/mfa-oob';
+
+/** How mfa_requirements names each factor. */
+const REQUIREMENT_TYPE: Record<Offered, string> = { otp: 'otp', sms: 'phone', email: 'email' };
 
 /**
  * After the password: the tokens wait for a second factor when the tenant's
@@ -30,27 +34,36 @@ export async function demandSecondFactor(
 ) {
   const claims = await postLogin.run(ctx, user.user_id);
   const need = await mfaNeed(env, claims.mfa);
-  if (need === 'none') return;
-  if (need === 'unavailable') throw new Auth0GrantError(403, 'access_denied', MFA_UNAVAILABLE);
-  // A user without an authenticator app enrolls one (/mfa/associate) before the first code.
-  const step = confirmedTotp(mfaOf(user)) ? 'challenge' : 'enroll';
+  if (need.kind === 'none') return;
+  if (need.kind === 'unavailable') throw new Auth0GrantError(403, 'access_denied', MFA_UNAVAILABLE);
+  // A user with no authenticator for the offered factors enrolls one (/mfa/associate) before the first code.
+  const usable = usableAuthenticators(mfaOf(user), need.factors).map(factorOf) as Offered[];
+  const step = usable.length ? 'challenge' : 'enroll';
+  const types = [...new Set(usable.length ? usable : need.factors)].map((f) => ({ type: REQUIREMENT_TYPE[f] }));
   throw new Auth0GrantError(403, 'mfa_required', 'Multifactor authentication required', {
-    mfa_token: sealMfaToken(env, { ...login, sub: user.user_id, claims }),
-    mfa_requirements: { [step]: [{ type: 'otp' }] },
+    mfa_token: sealMfaToken(env, { ...login, sub: user.user_id, claims, factors: need.factors }),
+    mfa_requirements: { [step]: types },
   });
 }
 
-/** A factor's grant: its parameter and Auth0's word for a wrong code. */
-interface GrantFactor { param: 'otp' | 'recovery_code'; factor: Factor; invalid: string }
-const OTP: GrantFactor = { param: 'otp', factor: OTP_FACTOR, invalid: 'Invalid otp_code.' };
-const RECOVERY_CODE: GrantFactor = { param: 'recovery_code', factor: RECOVERY_CODE_FACTOR, invalid: 'MFA Authorization rejected.' };
+/** A factor's grant: its code's parameter, the factor that spends it, and Auth0's word for a wrong code. */
+interface GrantFactor { param: 'otp' | 'recovery_code' | 'binding_code'; factor: (params: any, clientId: string) => Factor; invalid: string; notEnrolled: string }
+const OTP: GrantFactor = {
+  param: 'otp', factor: () => OTP_FACTOR, invalid: 'Invalid otp_code.',
+  notEnrolled: 'The user has no authenticator app enrolled; enroll one with /mfa/associate first.',
+};
+const RECOVERY_CODE: GrantFactor = {
+  param: 'recovery_code', factor: () => RECOVERY_CODE_FACTOR, invalid: 'MFA Authorization rejected.', notEnrolled: 'The user has no recovery code.',
+};
+const OOB: GrantFactor = {
+  param: 'binding_code', factor: (params, clientId) => oobFactor(String(params.oob_code), clientId), invalid: 'Invalid binding_code.', notEnrolled: '',
+};
 
 function refusal(reason: OtpRefused['reason'], factor: GrantFactor): Auth0GrantError {
   switch (reason) {
     case 'too_many_attempts': return new Auth0GrantError(429, 'too_many_attempts', 'Too many failed attempts, please try again later.');
-    case 'not_enrolled': return new Auth0GrantError(403, 'invalid_grant', factor === OTP
-      ? 'The user has no authenticator app enrolled; enroll one with /mfa/associate first.'
-      : 'The user has no recovery code.');
+    case 'not_enrolled': return new Auth0GrantError(403, 'invalid_grant', factor.notEnrolled);
+    case 'expired': return new Auth0GrantError(403, 'expired_token', 'The code has expired; ask for a new one with /mfa/challenge.');
     default: return new Auth0GrantError(403, 'invalid_grant', factor.invalid);
   }
 }
@@ -67,14 +80,17 @@ export function registerMfaGrants(provider: Provider, deps: UserTokenDeps) {
   const { env, postLogin } = deps;
   const grant = (factor: GrantFactor) => async (ctx: any) => {
     const { params, client } = ctx.oidc;
-    if (!params.mfa_token || !params[factor.param]) throw new errors.InvalidRequest(`missing required parameter(s) (mfa_token, ${factor.param})`);
+    const needed = factor === OOB ? ['mfa_token', 'oob_code', 'binding_code'] : ['mfa_token', factor.param];
+    // Every code Postern sends is typed back (binding method `prompt`): there is no push to wait for.
+    const missing = needed.filter((p) => !params[p]);
+    if (missing.length) throw new errors.InvalidRequest(`missing required parameter(s) (${missing.join(', ')})`);
     const mfa = openMfaToken(env, params.mfa_token);
     if (mfa.client_id !== client.clientId) throw new Auth0GrantError(403, 'invalid_grant', 'The mfa_token was issued to another application.');
     await userOf(env, mfa.sub);
     const facts = { ...requestFacts(ctx), client_id: client.clientId, client_name: client.clientName };
     let spent: Awaited<ReturnType<Factor['spend']>>;
     try {
-      spent = await spendSecondFactor(env, factor.factor, mfa.sub, String(params[factor.param]), facts);
+      spent = await spendSecondFactor(env, factor.factor(params, client.clientId), mfa.sub, String(params[factor.param]), facts);
     } catch (e) {
       throw e instanceof OtpRefused ? refusal(e.reason, factor) : e;
     }
@@ -89,4 +105,5 @@ export function registerMfaGrants(provider: Provider, deps: UserTokenDeps) {
   };
   provider.registerGrantType(MFA_OTP, grant(OTP), ['mfa_token', 'otp', 'audience']);
   provider.registerGrantType(MFA_RECOVERY_CODE, grant(RECOVERY_CODE), ['mfa_token', 'recovery_code', 'audience']);
+  provider.registerGrantType(MFA_OOB, grant(OOB), ['mfa_token', 'oob_code', 'binding_code', 'audience']);
 }

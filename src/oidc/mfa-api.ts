@@ -3,10 +3,11 @@ import type Koa from 'koa';
 import { readParams } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
-import type { Authenticator, MfaState } from '../tenant/authenticators.ts';
-import { changeMfa } from '../tenant/authenticators.ts';
-import { recoveryCodesEnabled } from '../tenant/mfa-policy.ts';
-import { confirmedTotp, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
+import { changeMfa, enrollmentIdOf, mfaOf, type Authenticator, type MfaState } from '../tenant/authenticators.ts';
+import { channelOf, maskedAddress, newOobAuthenticator, sendOobCode } from '../tenant/mfa-oob.ts';
+import { phoneChannelAllowed, recoveryCodesEnabled, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
+import { mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
+import { loadUser } from '../tenant/users.ts';
 import { secretMatches } from './clients.ts';
 import { allowOrigin, preflight } from './cors.ts';
 import { Auth0GrantError, OAuthError, sendOAuthError } from './errors.ts';
@@ -17,13 +18,17 @@ import type { Engine } from './provider.ts';
 // password: what the user has enrolled, enrolling an authenticator app,
 // asking for a code, removing an authenticator. The caller holds the
 // mfa_token of an mfa_required answer; the code itself is then traded for
-// tokens at /oauth/token (grants-mfa.ts). Postern's second factor is the
-// authenticator app's one-time password, with a recovery code beside it;
-// SMS, email and push (`oob`) are not offered.
+// tokens at /oauth/token (grants-mfa.ts). The factors are the authenticator
+// app's one-time password (`otp`) and codes sent by SMS, voice call or email
+// (`oob`, binding method `prompt`), with a recovery code beside them; push
+// (`auth0` channel) is not offered.
 
 export const MFA_API_PATHS = ['/mfa/'] as const;
 
-const ONLY_OTP = 'Postern offers only the otp authenticator type (an authenticator app); oob (SMS, voice, email, push) is not supported.';
+const unsupported = (what: string) => new OAuthError(400, 'unsupported_challenge_type', `${what} is not offered: the tenant's enabled factors that Postern supports are an authenticator app (otp), SMS or voice (oob), and email (oob).`);
+const ALREADY_ENROLLED = () => new OAuthError(403, 'access_denied', 'User is already enrolled.');
+/** Tokens sealed before Postern offered several factors were for the app alone. */
+const factorsOf = (mfa: MfaContext): Offered[] => mfa.factors ?? ['otp'];
 
 /** Auth0's OAuth-style body for whatever a handler refuses with; anything else is a 500 for the outer boundary. */
 function asOAuthError(e: unknown): OAuthError | undefined {
@@ -76,13 +81,16 @@ const withMfaToken = (env: Env, handler: (ctx: Koa.Context, mfa: MfaContext) => 
     await handler(ctx, mfa);
   });
 
+/** The MFA API names a phone `sms|dev_…` (or `voice|dev_…`) where the Management API says `phone|dev_…`. */
+const apiId = (a: Authenticator) => (a.type === 'phone' ? `${channelOf(a)}|${enrollmentIdOf(a)}` : a.id);
+const sameAuthenticator = (a: Authenticator, id: string) => a.id === id || apiId(a) === id;
+
 /** How Auth0's MFA API lists one authenticator; undefined for kinds it does not list (WebAuthn, passkeys). */
 function listed(a: Authenticator) {
   switch (a.type) {
     case 'totp': return { id: a.id, authenticator_type: 'otp', active: true };
     case 'recovery-code': return { id: a.id, authenticator_type: 'recovery-code', active: true };
-    case 'phone': return { id: a.id, authenticator_type: 'oob', active: true, oob_channel: 'sms', name: a.phone_number };
-    case 'email': return { id: a.id, authenticator_type: 'oob', active: true, oob_channel: 'email', name: a.email };
+    case 'phone': case 'email': return { id: apiId(a), authenticator_type: 'oob', active: true, oob_channel: channelOf(a), name: maskedAddress(a) };
     default: return undefined;
   }
 }
@@ -115,20 +123,41 @@ export function mfaApi(env: Env, engine: Engine): Router {
     ctx.body = authenticatorList(await mfaStateOf(env, mfa.sub));
   }));
 
+  /** The first recovery code comes with the first enrollment, when the tenant offers them. */
+  const firstRecoveryCode = async (userId: string) =>
+    (await recoveryCodesEnabled(env)) && !recoveryCodeOf(await mfaStateOf(env, userId)) ? { recovery_codes: [await replaceRecoveryCode(env, userId)] } : {};
+
   router.post('/mfa/associate', withMfaToken(env, async (ctx, mfa) => {
     const body = await readParams(ctx);
-    if (listParam(body.authenticator_types, 'authenticator_types').some((t) => t !== 'otp')) throw new OAuthError(400, 'unsupported_challenge_type', ONLY_OTP);
+    const types = listParam(body.authenticator_types, 'authenticator_types');
+    if (types.length !== 1 || (types[0] !== 'otp' && types[0] !== 'oob')) throw unsupported(`authenticator_types ${types.join(', ')}`);
+    ctx.set('Cache-Control', 'no-store');
+    if (types[0] === 'oob') {
+      ctx.body = await associateOob(ctx, mfa, body);
+      return;
+    }
+    if (!factorsOf(mfa).includes('otp')) throw unsupported('otp');
     const issuer = (await engine.settings.load()).friendly_name || env.config.domain;
     // A new secret each time: an app scanned from an earlier, unconfirmed associate is left behind.
     const enrollment = await pendingOtpEnrollment(env, mfa.sub, { issuer, fresh: true });
-    if (!enrollment) throw new OAuthError(403, 'access_denied', 'User is already enrolled.');
-    const withRecovery = (await recoveryCodesEnabled(env)) && !recoveryCodeOf(await mfaStateOf(env, mfa.sub));
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = {
-      authenticator_type: 'otp', secret: enrollment.secret, barcode_uri: enrollment.uri,
-      ...(withRecovery ? { recovery_codes: [await replaceRecoveryCode(env, mfa.sub)] } : {}),
-    };
+    if (!enrollment) throw ALREADY_ENROLLED();
+    ctx.body = { authenticator_type: 'otp', secret: enrollment.secret, barcode_uri: enrollment.uri, ...(await firstRecoveryCode(mfa.sub)) };
   }));
+
+  /** Sends the first code to a phone number or address; it is enrolled when that code comes back (mfa-oob grant). */
+  async function associateOob(ctx: Koa.Context, mfa: MfaContext, body: Record<string, any>) {
+    const channels = listParam(body.oob_channels, 'oob_channels');
+    const channel = channels[0];
+    if (channels.length !== 1 || (channel !== 'sms' && channel !== 'voice' && channel !== 'email')) throw unsupported(`oob_channels ${channels.join(', ')}`);
+    const factor: Offered = channel === 'email' ? 'email' : 'sms';
+    if (!factorsOf(mfa).includes(factor) || (channel !== 'email' && !(await phoneChannelAllowed(env, channel)))) throw unsupported(`oob channel ${channel}`);
+    const user = await loadUser(env, mfa.sub);
+    if (usableAuthenticators(mfaOf(user), [factor]).length) throw ALREADY_ENROLLED();
+    const authenticator = newOobAuthenticator(channel, channel === 'email' ? body.email : body.phone_number);
+    const client = await engine.clients.get(mfa.client_id);
+    const oob_code = await sendOobCode(env, { user, authenticator, client, enrolling: true });
+    return { authenticator_type: 'oob', oob_channel: channel, oob_code, binding_method: 'prompt', ...(await firstRecoveryCode(mfa.sub)) };
+  }
 
   router.post('/mfa/challenge', answering(async (ctx) => {
     const body = await readParams(ctx);
@@ -141,23 +170,29 @@ export function mfaApi(env: Env, engine: Engine): Router {
     const mfa = openMfaToken(env, required(body, 'mfa_token'));
     if (mfa.client_id !== clientId) throw new OAuthError(403, 'invalid_grant', 'The mfa_token was issued to another application.');
     // A space-separated list of what the application can handle; none named means any.
-    const accepted = typeof body.challenge_type === 'string' && body.challenge_type.trim() ? body.challenge_type.trim().split(/\s+/) : ['otp'];
-    if (!accepted.includes('otp')) throw new OAuthError(400, 'unsupported_challenge_type', ONLY_OTP);
-    const app = confirmedTotp(await mfaStateOf(env, mfa.sub));
-    if (!app) throw new OAuthError(403, 'access_denied', 'User is not enrolled with an authenticator app; enroll one with /mfa/associate.');
-    if (body.authenticator_id !== undefined && body.authenticator_id !== app.id) {
-      throw new OAuthError(400, 'invalid_request', 'authenticator_id is not an authenticator app of this user.');
+    const accepted = typeof body.challenge_type === 'string' && body.challenge_type.trim() ? body.challenge_type.trim().split(/\s+/) : ['otp', 'oob'];
+    if (!accepted.some((t) => t === 'otp' || t === 'oob')) throw unsupported(`challenge_type ${accepted.join(' ')}`);
+    const user = await loadUser(env, mfa.sub);
+    const usable = usableAuthenticators(mfaOf(user), factorsOf(mfa))
+      .filter((a) => accepted.includes(a.type === 'totp' ? 'otp' : 'oob'))
+      .filter((a) => body.oob_channel === undefined || a.type === 'totp' || channelOf(a) === body.oob_channel);
+    const chosen = body.authenticator_id === undefined ? usable[0] : usable.find((a) => sameAuthenticator(a, String(body.authenticator_id)));
+    if (!chosen) {
+      if (body.authenticator_id !== undefined) throw new OAuthError(400, 'invalid_request', 'authenticator_id is not an authenticator of this user that this challenge can use.');
+      throw new OAuthError(403, 'access_denied', 'User is not enrolled with an authenticator this challenge can use; enroll one with /mfa/associate.');
     }
     ctx.set('Cache-Control', 'no-store');
-    // The app makes the code itself: nothing is sent, the code goes to the mfa-otp grant.
-    ctx.body = { challenge_type: 'otp' };
+    // The app makes its code itself: nothing is sent, the code goes to the mfa-otp grant.
+    if (chosen.type === 'totp') { ctx.body = { challenge_type: 'otp' }; return; }
+    const client = await engine.clients.get(clientId);
+    ctx.body = { challenge_type: 'oob', oob_code: await sendOobCode(env, { user, authenticator: chosen, client }), binding_method: 'prompt' };
   }));
 
   router.delete('/mfa/authenticators/:id', withMfaToken(env, async (ctx, mfa) => {
     const id = ctx.params.id;
     await changeMfa(env, mfa.sub, (state) => {
       if (state.pending_totp?.id === id) return { ...state, pending_totp: undefined };
-      const kept = state.authenticators.filter((a) => a.id !== id);
+      const kept = state.authenticators.filter((a) => !sameAuthenticator(a, id));
       if (kept.length === state.authenticators.length) throw new OAuthError(404, 'not_found', 'The authenticator does not exist.');
       return { ...state, authenticators: kept };
     });

@@ -13,6 +13,8 @@ const { Prompt, Check } = interactionPolicy;
 // needs no second factor, a fresh login (prompt=login) needs it again.
 
 export const MFA_PROMPT = 'mfa';
+/** The prompt's detail that names the factors the login may be finished with. */
+export const MFA_FACTORS = 'factors';
 
 const sessionHasMfa = (ctx: any) => (ctx.oidc.session?.amr ?? []).includes('mfa');
 
@@ -23,9 +25,14 @@ export function withMfaPrompt(env: Env, actions: PostLoginActions, policy: any) 
       if (!atAuthorization(ctx) || sessionHasMfa(ctx)) return Check.NO_NEED_TO_PROMPT;
       const claims = await actions.run(ctx, ctx.oidc.session.accountId);
       const need = await mfaNeed(env, claims.mfa);
-      if (need === 'unavailable') throw new errors.AccessDenied(MFA_UNAVAILABLE);
-      return need === 'none' ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      if (need.kind === 'unavailable') throw new errors.AccessDenied(MFA_UNAVAILABLE);
+      return need.kind === 'none' ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
       // The actions already ran: the page hands their claims back, so they do not run twice.
-    }, async (ctx: any) => ({ [CONTINUED]: await actions.run(ctx, ctx.oidc.session.accountId) }))));
+    }, async (ctx: any) => {
+      const claims = await actions.run(ctx, ctx.oidc.session.accountId);
+      const need = await mfaNeed(env, claims.mfa);
+      // The page offers these factors (see MFA_FACTORS).
+      return { [CONTINUED]: claims, [MFA_FACTORS]: need.kind === 'required' ? need.factors : [] };
+    })));
   return policy;
 }

@@ -1,5 +1,6 @@
 import type { Env } from '../tenant/env.ts';
 import type { LoginClaims } from '../actions/post-login.ts';
+import type { Offered } from '../tenant/mfa-policy.ts';
 import { Auth0GrantError } from './errors.ts';
 
 // The `mfa_token` of an `mfa_required` answer: what the password grant had
@@ -14,6 +15,8 @@ export interface MfaContext {
   /** The grant the user started with (`password`, `password-realm`), for the tokens' `gty`. */
   gty: string;
   claims: LoginClaims;
+  /** The factors the login may be finished with (mfa-policy.ts); tokens sealed before there were several mean the app alone. */
+  factors?: Offered[];
   exp: number;
 }
 

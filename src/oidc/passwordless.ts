@@ -4,7 +4,7 @@ import type { UserRow } from '../store/schema.ts';
 import type { Env } from '../tenant/env.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { accountFor } from '../tenant/account-linking.ts';
-import { CodeRefused, findPasswordlessUser, issueCode, passwordlessUser, spendCode, type ConnectionDoc } from '../tenant/passwordless.ts';
+import { CodeRefused, findPasswordlessUser, issuePasswordlessCode, passwordlessUser, spendPasswordlessCode, type ConnectionDoc } from '../tenant/passwordless.ts';
 import { PASSWORDLESS_STRATEGIES, deliver, isEmail, isPhoneNumber } from '../connections/passwordless.ts';
 import { attackRefusal, recordFailedLogin, recordLogin, type LoginAttempt } from './account.ts';
 
@@ -55,7 +55,7 @@ export async function sendCode(env: Env, ctx: Koa.Context, r: CodeRequest): Prom
     env.events.record({ ...facts, type: 'f', description: 'Public signup is disabled' });
     throw badConnection('Public signup is disabled');
   }
-  const code = await issueCode(env, r.conn, r.address, { client_id: r.client.id, send: r.send, ...(r.authParams ? { auth_params: r.authParams } : {}) });
+  const code = await issuePasswordlessCode(env, r.conn, r.address, { client_id: r.client.id, send: r.send, ...(r.authParams ? { auth_params: r.authParams } : {}) });
   const link = r.send === 'link' ? magicLink(env, r, code) : undefined;
   await deliver(env, r.conn, { to: r.address, code, send: r.send, link, application: { name: r.client.name, client_id: r.client.id }, language: r.language });
   env.events.record({ ...facts, type: r.send === 'link' ? 'cls' : 'cs', description: r.send === 'link' ? 'Link Sent' : 'Code Sent', user_id: known?.user_id });
@@ -79,7 +79,7 @@ export async function codeLogin(env: Env, attempt: LoginAttempt, conn: Connectio
   if (refusal) throw new PasswordlessRefusal(429, 'too_many_attempts', refusal);
   let pending;
   try {
-    pending = await spendCode(env, conn, address, code);
+    pending = await spendPasswordlessCode(env, conn, address, code);
   } catch (e) {
     if (!(e instanceof CodeRefused)) throw e;
     await recordFailedLogin(env, attempt, known);

@@ -4,15 +4,15 @@ import { changeMfa, mfaOf, newAuthenticatorId, newRecoveryCode, type Authenticat
 import { newTotpSecret, totpStep, totpUri } from './totp.ts';
 import { loadUser } from './users.ts';
 
-// The second factor Postern asks for at a login: a one-time password from an
-// authenticator app, with a recovery code to fall back on. Used by the
+// The authenticator app's one-time passwords, and the recovery code to fall
+// back on (codes sent by SMS or email are in mfa-oob.ts). Used by the
 // Universal Login MFA page and by the MFA API (/mfa/*, the mfa-otp and
 // mfa-recovery-code grants) alike. An enrollment is pending until its first
 // code proves the app holds the secret; only then is it an authenticator.
 
 /** Why a code was refused. */
 export class OtpRefused extends Error {
-  constructor(readonly reason: 'invalid' | 'too_many_attempts' | 'not_enrolled') { super(reason); }
+  constructor(readonly reason: 'invalid' | 'too_many_attempts' | 'not_enrolled' | 'expired') { super(reason); }
 }
 
 /** Auth0's limit on guessing: a bucket of 10 attempts that gains one every 6 minutes. */

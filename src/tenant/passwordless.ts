@@ -1,86 +1,51 @@
-import { createHmac, randomInt, timingSafeEqual } from 'node:crypto';
 import type { UserRow } from '../store/schema.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Env } from './env.ts';
 import { insertNewUser, updateUser, userJson } from './users.ts';
 import { totpOf } from '../connections/passwordless.ts';
+import { CodeNotAccepted, issueCode, keyedMac, spendCode } from './one-time-codes.ts';
 
 // The one-time codes of passwordless connections, and the users they log in.
-// One code is pending per connection and address: a new one replaces it. The
-// row (an oidc_payloads row) holds only an HMAC of the code, keyed by the
-// master key, so the database alone does not give a six-digit code away.
+// One code is pending per connection and address: a new one replaces it.
 // Three tries use a code up, as does one right one.
 
 const MODEL = 'PasswordlessCode';
-export const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 3;
 
 interface Pending {
-  code: string; attempts: number; client_id: string; send: 'code' | 'link';
+  client_id: string; send: 'code' | 'link';
   /** The magic link's authorization parameters, for the browser that follows it. */
   auth_params?: Record<string, string>;
 }
 export type ConnectionDoc = { id: string; data: any };
 
-const mac = (env: Env, label: string, value: string, enc: 'base64url' | 'hex' = 'base64url') =>
-  createHmac('sha256', env.box.derive(label)).update(value).digest(enc);
 /** An address as Auth0 matches it: email case-insensitively, a phone number as written. */
 const normal = (conn: ConnectionDoc, identifier: string) => (conn.data.strategy === 'email' ? identifier.trim().toLowerCase() : identifier.trim());
-const rowId = (env: Env, conn: ConnectionDoc, identifier: string) => mac(env, 'postern passwordless code row', `${conn.id}\n${normal(conn, identifier)}`);
-const codeMac = (env: Env, code: string) => mac(env, 'postern passwordless code', code);
-
-function newCode(length: number) {
-  let out = '';
-  while (out.length < length) out += String(randomInt(0, 1e9)).padStart(9, '0');
-  return out.slice(0, length);
-}
+const keyOf = (env: Env, conn: ConnectionDoc, identifier: string) =>
+  ({ model: MODEL, id: keyedMac(env, 'postern passwordless code row', `${conn.id}\n${normal(conn, identifier)}`) });
 
 /** Makes a new code for the address (replacing a pending one) and returns it. */
-export async function issueCode(env: Env, conn: ConnectionDoc, identifier: string, extra: Omit<Pending, 'code' | 'attempts'>): Promise<string> {
+export async function issuePasswordlessCode(env: Env, conn: ConnectionDoc, identifier: string, pending: Pending): Promise<string> {
   const { length, timeStep } = totpOf(conn);
-  const code = newCode(length);
-  const pending: Pending = { ...extra, code: codeMac(env, code), attempts: 0 };
-  await env.store.upsertPayload({
-    model: MODEL, id: rowId(env, conn, identifier), payload: JSON.stringify(pending), grant_id: null, uid: null, user_code: null,
-    account_id: null, expires_at: Math.floor(Date.now() / 1000) + timeStep, consumed_at: null,
-  });
-  return code;
+  return issueCode(env, keyOf(env, conn, identifier), { length, ttlSeconds: timeStep }, pending);
 }
 
 /** Why a code did not log anyone in, in Auth0's words for each. */
 export class CodeRefused extends Error {
-  constructor(readonly reason: 'wrong' | 'expired' | 'too_many_attempts', strategy: string) {
+  constructor(readonly reason: CodeNotAccepted['reason'], strategy: string) {
     super(reason === 'expired' ? 'The verification code has expired. Please try to login again.'
       : reason === 'too_many_attempts' ? "You've reached the maximum number of attempts. Please try to login again."
         : `Wrong ${strategy === 'sms' ? 'phone number' : 'email'} or verification code.`);
   }
 }
 
-/**
- * Uses the code up when it is the pending one for the address; the pending
- * code's own data then. Each try first takes one of the code's attempts (a
- * compare-and-swap on the row), so concurrent guesses cannot share one.
- */
-export async function spendCode(env: Env, conn: ConnectionDoc, identifier: string, code: string): Promise<Omit<Pending, 'code' | 'attempts'>> {
-  const id = rowId(env, conn, identifier);
-  const strategy = conn.data.strategy;
-  let pending: Pending | undefined;
-  for (let tries = 0; !pending; tries++) {
-    const row = await env.store.findPayload(MODEL, 'id', id);
-    if (!row || row.consumed_at) throw new CodeRefused('wrong', strategy);
-    // So many tries at once that this one keeps losing: it is one too many.
-    if (tries >= 20) throw new CodeRefused('too_many_attempts', strategy);
-    if (row.expires_at && row.expires_at <= Date.now() / 1000) throw new CodeRefused('expired', strategy);
-    const read = JSON.parse(row.payload) as Pending;
-    if (read.attempts >= MAX_ATTEMPTS) throw new CodeRefused('too_many_attempts', strategy);
-    if (await env.store.swapPayload(MODEL, id, row.payload, JSON.stringify({ ...read, attempts: read.attempts + 1 }))) pending = read;
+/** Uses the code up when it is the pending one for the address; the pending code's own data then. */
+export async function spendPasswordlessCode(env: Env, conn: ConnectionDoc, identifier: string, code: string): Promise<Pending> {
+  try {
+    return await spendCode<Pending>(env, keyOf(env, conn, identifier), code, MAX_ATTEMPTS);
+  } catch (e) {
+    throw e instanceof CodeNotAccepted ? new CodeRefused(e.reason, conn.data.strategy) : e;
   }
-  const given = Buffer.from(codeMac(env, String(code).trim()));
-  const expected = Buffer.from(pending.code);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new CodeRefused('wrong', strategy);
-  // Two requests with the right code: one logs in.
-  if (!(await env.store.claimPayload(MODEL, id))) throw new CodeRefused('wrong', strategy);
-  const { code: _c, attempts: _a, ...data } = pending;
-  return data;
 }
 
 /** The connection's user with this address, if there is one. */
@@ -124,7 +89,7 @@ export async function createPasswordlessUser(
   const address = byEmail ? p.email : p.phone_number;
   if (!address) throw new ApiError(400, `Payload validation error: 'Missing required property: ${byEmail ? 'email' : 'phone_number'}'.`, 'invalid_body');
   if (await findPasswordlessUser(env, conn, address)) throw new ApiError(409, 'The user already exists.', 'auth0_idp_error');
-  const identityId = mac(env, 'postern passwordless user id', `${conn.id}\n${normal(conn, address)}`, 'hex').slice(0, 24);
+  const identityId = keyedMac(env, 'postern passwordless user id', `${conn.id}\n${normal(conn, address)}`, 'hex').slice(0, 24);
   return insertNewUser(env, { connection: conn.data.name, provider: conn.data.strategy, identityId, handle: byEmail ? undefined : address }, {
     ...p, email_verified: byEmail ? (verified || p.email_verified === true) : p.email_verified,
   }, { data: verified || p.phone_verified ? (byEmail ? {} : { phone_verified: true }) : {}, password_hash: null });
