@@ -377,3 +377,38 @@ test('Universal Login: email enrollment starts from the user\'s own address; wit
   assert.match(next.html, /sent an email/);
   assert.doesNotMatch(next.html, />SMS<\/a>/);
 });
+
+test('Universal Login: "Remember this browser" skips the second factor at the next login in that browser, until the Management API forgets it', async () => {
+  const { user_id } = await createUser(s, 'rita@example.com', PASSWORD);
+  await createUser(s, 'rob@example.com', PASSWORD);
+  const jar = new Jar();
+  const first = await toMfaPage('rita@example.com', jar);
+  const enroll = await go(jar, new URL(decodeEntities(/<a href="([^"]+)">SMS<\/a>/.exec(first.html)![1]), s.baseUrl).toString());
+  const sent = await post(jar, '/u/mfa/oob/enroll', { ...formFields(await enroll.text()), address: '+15550100020' });
+  const sentHtml = await sent.text();
+  assert.match(sentHtml, /<input id="remember" name="remember" type="checkbox" value="1">/, 'shown, unticked by default (Guardian settings)');
+  await finish(jar, await post(jar, '/u/mfa/oob', { ...formFields(sentHtml), code: lastSms('+15550100020').code, remember: '1' }), true);
+
+  // A fresh login in the same browser: the password, and no second factor.
+  const again = await scriptedLogin(s, `${authorize()}&prompt=login`, 'rita@example.com', PASSWORD, jar);
+  assert.ok(again.url.startsWith(CB), again.url);
+  // The remembering cookie names one user: a browser holding only it remembers Rita, not Rob.
+  const remembered = [...jar.cookies].filter(([name]) => name.startsWith('postern_mfa_rb_'));
+  assert.equal(remembered.length, 1);
+  const carrying = () => { const j = new Jar(); j.cookies.set(...remembered[0]); return j; };
+  assert.ok((await scriptedLogin(s, authorize(), 'rita@example.com', PASSWORD, carrying())).url.startsWith(CB));
+  await toMfaPage('rob@example.com', carrying());
+  // Another browser is not remembered, nor is a forged cookie.
+  await toMfaPage('rita@example.com');
+  const forged = new Jar();
+  forged.cookies.set(remembered[0][0], `${remembered[0][1].slice(0, -4)}AAAA`);
+  await toMfaPage('rita@example.com', forged);
+
+  assert.equal((await s.api('POST', `/users/${encodeURIComponent(user_id)}/multifactor/actions/invalidate-remember-browser`)).status, 204);
+  const forgotten = await scriptedLogin(s, `${authorize()}&prompt=login`, 'rita@example.com', PASSWORD, jar);
+  assert.match(forgotten.url, /\/u\/mfa\?state=/, 'forgotten: the second factor is asked again');
+  const html = await forgotten.res.text();
+  // Not ticked this time: the next login asks again.
+  await finish(jar, await post(jar, '/u/mfa/oob', { ...formFields(html), code: lastSms('+15550100020').code }), false);
+  assert.match((await scriptedLogin(s, `${authorize()}&prompt=login`, 'rita@example.com', PASSWORD, jar)).url, /\/u\/mfa\?state=/);
+});

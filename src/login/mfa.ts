@@ -3,7 +3,8 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { CONTINUED } from '../oidc/action-claims.ts';
-import { MFA_FACTORS, MFA_PROMPT } from '../oidc/mfa-prompt.ts';
+import { MFA_FACTORS, MFA_PROMPT, MFA_REMEMBER } from '../oidc/mfa-prompt.ts';
+import { mfaSessionSettings, rememberBrowser } from '../tenant/remember-browser.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { factorOf, recoveryCodesEnabled, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
 import { OtpRefused, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
@@ -14,7 +15,7 @@ import { loadUser } from '../tenant/users.ts';
 import { ApiError } from '../lib/errors.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, errorPage, finish, loadInteraction, readInteractionForm, saveResult } from './interaction.ts';
-import { mfaFactorChoice, oobAddressForm, oobCodeForm, otpChallengeForm, otpEnrollForm, recoveryCodeForm, recoveryCodeNotice, type OtherMethods } from './pages.ts';
+import { mfaFactorChoice, oobAddressForm, oobCodeForm, otpChallengeForm, otpEnrollForm, recoveryCodeForm, recoveryCodeNotice, type OtherMethods, type RememberOption } from './pages.ts';
 
 // /u/mfa: the second factor of a login (the engine's `mfa` prompt, see
 // oidc/mfa-prompt.ts), with the factors the prompt offers: an authenticator
@@ -41,14 +42,21 @@ async function loadMfaLogin(lc: LoginContext | undefined, ctx: Koa.Context) {
     errorPage(ctx, lc.brand, 'This login is not waiting for a second factor. Please go back to the application and sign in again.');
     return undefined;
   }
-  const factors: Offered[] = lc.interaction.prompt.details?.[MFA_FACTORS] ?? ['otp'];
-  return { ...lc, userId, factors };
+  const details = lc.interaction.prompt.details ?? {};
+  const factors: Offered[] = details[MFA_FACTORS] ?? ['otp'];
+  return { ...lc, userId, factors, rememberAllowed: details[MFA_REMEMBER] === true };
 }
 type MfaLogin = NonNullable<Awaited<ReturnType<typeof loadMfaLogin>>>;
 
 const stateQuery = (lc: LoginContext) => new URLSearchParams({ state: lc.uid }).toString();
 
 type PageError = { message: string; status: number };
+
+/** The "Remember this browser" box, when Guardian's settings show it and the login allows it. */
+async function rememberOption(env: Env, ml: MfaLogin): Promise<RememberOption> {
+  const s = await mfaSessionSettings(env);
+  return ml.rememberAllowed && s.display_remember_me_checkbox ? { remember: { checked: s.remember_me_default_value } } : {};
+}
 const factorUrl = (ml: MfaLogin, factor: Offered) => `/u/mfa?${new URLSearchParams({ state: ml.uid, factor })}`;
 
 /**
@@ -77,16 +85,18 @@ async function renderMfa(ctx: Koa.Context, env: Env, engine: Engine, ml: MfaLogi
   renderAddress(ctx, env, ml, factor, factor === 'email' ? user.email ?? '' : '');
 }
 
-function renderOtpChallenge(ctx: Koa.Context, env: Env, ml: MfaLogin, others: OtherMethods, error?: PageError) {
+async function renderOtpChallenge(ctx: Koa.Context, env: Env, ml: MfaLogin, others: OtherMethods, error?: PageError) {
   const csrf = csrfToken(ctx, csrfSecret(env));
-  page(ctx, { title: 'Verify your identity', brand: ml.brand, status: error?.status, body: otpChallengeForm({ state: ml.uid, csrf, error: error?.message, ...others }) });
+  const body = otpChallengeForm({ state: ml.uid, csrf, error: error?.message, ...others, ...(await rememberOption(env, ml)) });
+  page(ctx, { title: 'Verify your identity', brand: ml.brand, status: error?.status, body });
 }
 
 async function renderOtpEnrollment(ctx: Koa.Context, env: Env, ml: MfaLogin, error?: PageError) {
   const enrollment = await pendingOtpEnrollment(env, ml.userId, { issuer: ml.brand.name });
   if (!enrollment) return errorPage(ctx, ml.brand, REFUSED.not_enrolled);
   const csrf = csrfToken(ctx, csrfSecret(env));
-  page(ctx, { title: 'Secure your account', brand: ml.brand, status: error?.status, body: otpEnrollForm({ state: ml.uid, csrf, secret: enrollment.secret, uri: enrollment.uri, error: error?.message }) });
+  const body = otpEnrollForm({ state: ml.uid, csrf, secret: enrollment.secret, uri: enrollment.uri, error: error?.message, ...(await rememberOption(env, ml)) });
+  page(ctx, { title: 'Secure your account', brand: ml.brand, status: error?.status, body });
 }
 
 function renderAddress(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: 'sms' | 'email', address: string, error?: PageError) {
@@ -100,17 +110,14 @@ function renderAddress(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: 'sms' |
 /** Sends a code to the authenticator and shows where it went, with the form to type it into. */
 async function sendAndRender(ctx: Koa.Context, env: Env, engine: Engine, ml: MfaLogin, a: Authenticator, enrolling: boolean, others: OtherMethods, error?: PageError) {
   const oobCode = await sendOobCode(env, { user: await loadUser(env, ml.userId), authenticator: a, client: await engine.clients.get(ml.client.id), enrolling });
-  renderCode(ctx, env, ml, { oobCode, a, others, resendUrl: factorUrl(ml, factorOf(a)!) }, error);
+  await renderCode(ctx, env, ml, { oobCode, sentTo: maskedAddress(a), byEmail: a.type === 'email', resendUrl: factorUrl(ml, factorOf(a)!), ...others }, error);
 }
 
-interface CodeSent { oobCode: string; a: Authenticator; others: OtherMethods; resendUrl: string }
-function renderCode(ctx: Koa.Context, env: Env, ml: MfaLogin, sent: CodeSent, error?: PageError) {
+type CodeSent = { oobCode: string; sentTo: string; byEmail: boolean; resendUrl: string } & OtherMethods;
+async function renderCode(ctx: Koa.Context, env: Env, ml: MfaLogin, sent: CodeSent, error?: PageError) {
   page(ctx, {
     title: 'Verify your identity', brand: ml.brand, status: error?.status,
-    body: oobCodeForm({
-      state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), oobCode: sent.oobCode, sentTo: maskedAddress(sent.a), byEmail: sent.a.type === 'email',
-      error: error?.message, resendUrl: sent.resendUrl, ...sent.others,
-    }),
+    body: oobCodeForm({ state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), error: error?.message, ...sent, ...(await rememberOption(env, ml)) }),
   });
 }
 
@@ -132,16 +139,17 @@ async function spend(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: Factor, c
 }
 
 /** The login is done; a recovery code to keep is shown first, with the way back to the engine. */
-async function done(ctx: Koa.Context, ml: MfaLogin, shown?: { code: string; replaced: boolean }) {
+async function done(ctx: Koa.Context, env: Env, ml: MfaLogin, body: Record<string, any>, shown?: { code: string; replaced: boolean }) {
+  if (ml.rememberAllowed && body.remember) await rememberBrowser(env, ctx, ml.userId);
   if (!shown) return finish(ctx, ml.interaction, mfaResult(ml));
   await saveResult(ml.interaction, mfaResult(ml));
   page(ctx, { title: 'Recovery code', brand: ml.brand, body: recoveryCodeNotice({ ...shown, continueUrl: ml.interaction.returnTo }) });
 }
 
 /** The first recovery code comes with the first enrollment, when the tenant offers them. */
-async function doneEnrolling(ctx: Koa.Context, env: Env, ml: MfaLogin, enrolled?: boolean) {
+async function doneEnrolling(ctx: Koa.Context, env: Env, ml: MfaLogin, body: Record<string, any>, enrolled?: boolean) {
   const fresh = enrolled && await recoveryCodesEnabled(env) && !recoveryCodeOf(await mfaStateOf(env, ml.userId));
-  await done(ctx, ml, fresh ? { code: await replaceRecoveryCode(env, ml.userId), replaced: false } : undefined);
+  await done(ctx, env, ml, body, fresh ? { code: await replaceRecoveryCode(env, ml.userId), replaced: false } : undefined);
 }
 
 export function mfaRoutes(router: Router, env: Env, engine: Engine) {
@@ -188,15 +196,11 @@ export function mfaRoutes(router: Router, env: Env, engine: Engine) {
     if (!ml) return;
     const oobCode = typeof form!.body.oob_code === 'string' ? form!.body.oob_code : '';
     // The same form again, with the refusal: a wrong code may be typed again, an expired one needs "Resend".
-    const again = (e: PageError) => page(ctx, {
-      title: 'Verify your identity', brand: ml.brand, status: e.status,
-      body: oobCodeForm({
-        state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), oobCode, sentTo: String(form!.body.sent_to ?? ''), byEmail: form!.body.by === 'email',
-        error: e.message, resendUrl: `/u/mfa?${stateQuery(ml)}`,
-      }),
-    });
+    const again = (e: PageError) => renderCode(ctx, env, ml, {
+      oobCode, sentTo: String(form!.body.sent_to ?? ''), byEmail: form!.body.by === 'email', resendUrl: `/u/mfa?${stateQuery(ml)}`,
+    }, e);
     const spent = await spend(ctx, env, ml, oobFactor(oobCode, ml.client.id), codeOf(form!.body), again);
-    if (spent) await doneEnrolling(ctx, env, ml, spent.enrolled);
+    if (spent) await doneEnrolling(ctx, env, ml, form!.body, spent.enrolled);
   });
 
   router.post('/u/mfa', async (ctx) => {
@@ -204,19 +208,19 @@ export function mfaRoutes(router: Router, env: Env, engine: Engine) {
     const ml = await loadMfaLogin(form?.lc, ctx);
     if (!ml) return;
     const spent = await spend(ctx, env, ml, OTP_FACTOR, codeOf(form!.body), (e) => renderMfa(ctx, env, engine, ml, 'otp', e));
-    if (spent) await doneEnrolling(ctx, env, ml, spent.enrolled);
+    if (spent) await doneEnrolling(ctx, env, ml, form!.body, spent.enrolled);
   });
 
-  const renderRecovery = (ctx: Koa.Context, ml: MfaLogin, error?: { message: string; status: number }) => {
+  const renderRecovery = async (ctx: Koa.Context, ml: MfaLogin, error?: { message: string; status: number }) => {
     page(ctx, {
       title: 'Verify your identity', brand: ml.brand, status: error?.status,
-      body: recoveryCodeForm({ state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), error: error?.message, backUrl: `/u/mfa?${stateQuery(ml)}` }),
+      body: recoveryCodeForm({ state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), error: error?.message, backUrl: `/u/mfa?${stateQuery(ml)}`, ...(await rememberOption(env, ml)) }),
     });
   };
 
   router.get('/u/mfa/recovery', async (ctx) => {
     const ml = await loadMfaLogin(await loadInteraction(ctx, engine, ctx.query.state), ctx);
-    if (ml) renderRecovery(ctx, ml);
+    if (ml) await renderRecovery(ctx, ml);
   });
 
   router.post('/u/mfa/recovery', async (ctx) => {
@@ -224,6 +228,6 @@ export function mfaRoutes(router: Router, env: Env, engine: Engine) {
     const ml = await loadMfaLogin(form?.lc, ctx);
     if (!ml) return;
     const spent = await spend(ctx, env, ml, RECOVERY_CODE_FACTOR, codeOf(form!.body), async (e) => renderRecovery(ctx, ml, e));
-    if (spent) await done(ctx, ml, { code: spent.successor!, replaced: true });
+    if (spent) await done(ctx, env, ml, form!.body, { code: spent.successor!, replaced: true });
   });
 }

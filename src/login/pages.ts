@@ -72,8 +72,14 @@ const codeField = (label: string, o: { error?: string }, opts = 'inputmode="nume
   `<label for="code">${label}</label>
 <input id="code" name="code" type="text" ${opts} required autofocus${o.error ? ' aria-describedby="form-error"' : ''}>`;
 
+/** "Remember this browser", when the tenant shows it and the login allows it. */
+export interface RememberOption { remember?: { checked: boolean } }
+const rememberField = (o: RememberOption) => (o.remember
+  ? `<p><input id="remember" name="remember" type="checkbox" value="1"${o.remember.checked ? ' checked' : ''}> <label for="remember">Remember this browser</label></p>\n`
+  : '');
+
 /** Enrolling an authenticator app: the secret to type in (or the otpauth link to open), then its first code. */
-export function otpEnrollForm(o: { state: string; csrf: string; secret: string; uri: string; error?: string }) {
+export function otpEnrollForm(o: { state: string; csrf: string; secret: string; uri: string; error?: string } & RememberOption) {
   const grouped = o.secret.replace(/(.{4})/g, '$1 ').trim();
   return `<h2>Secure your account</h2>
 <p>Add this account to an authenticator app (Google Authenticator, 1Password, Authy…): open the link on your phone, or enter the key by hand.</p>
@@ -83,7 +89,7 @@ ${alert(o.error)}
 <form method="post" action="/u/mfa" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 ${codeField('Enter the 6-digit code the app shows', o)}
-<button type="submit" name="action" value="default">Continue</button>
+${rememberField(o)}<button type="submit" name="action" value="default">Continue</button>
 </form>`;
 }
 
@@ -94,14 +100,14 @@ const otherMethods = (o: OtherMethods) => `${o.methods?.length
   : ''}${o.recoveryUrl ? `<p><a href="${esc(o.recoveryUrl)}">Use a recovery code</a></p>` : ''}`;
 
 /** Logging in with the enrolled app's code, or another method instead. */
-export function otpChallengeForm(o: { state: string; csrf: string; error?: string } & OtherMethods) {
+export function otpChallengeForm(o: { state: string; csrf: string; error?: string } & OtherMethods & RememberOption) {
   return `<h2>Verify your identity</h2>
 <p>Check your authenticator app for your one-time code.</p>
 ${alert(o.error)}
 <form method="post" action="/u/mfa" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 ${codeField('Enter your one-time code', o)}
-<button type="submit" name="action" value="default">Continue</button>
+${rememberField(o)}<button type="submit" name="action" value="default">Continue</button>
 </form>
 ${otherMethods(o)}`;
 }
@@ -129,7 +135,7 @@ ${o.backUrl ? `<p><a href="${esc(o.backUrl)}">Choose another method</a></p>` : '
 }
 
 /** The code sent by SMS or email; the oob_code names which code it is. */
-export function oobCodeForm(o: { state: string; csrf: string; oobCode: string; sentTo: string; byEmail: boolean; error?: string; resendUrl: string } & OtherMethods) {
+export function oobCodeForm(o: { state: string; csrf: string; oobCode: string; sentTo: string; byEmail: boolean; error?: string; resendUrl: string } & OtherMethods & RememberOption) {
   return `<h2>Verify your identity</h2>
 <p>We've sent ${o.byEmail ? 'an email' : 'a text message'} with your code to <strong>${esc(o.sentTo)}</strong>.</p>
 ${alert(o.error)}
@@ -137,20 +143,20 @@ ${alert(o.error)}
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}"><input type="hidden" name="oob_code" value="${esc(o.oobCode)}">
 <input type="hidden" name="sent_to" value="${esc(o.sentTo)}"><input type="hidden" name="by" value="${o.byEmail ? 'email' : 'phone'}">
 ${codeField('Enter the code', o, 'inputmode="numeric" pattern="[0-9]*" autocomplete="one-time-code" maxlength="10"')}
-<button type="submit" name="action" value="default">Continue</button>
+${rememberField(o)}<button type="submit" name="action" value="default">Continue</button>
 </form>
 <p><a href="${esc(o.resendUrl)}">Resend the code</a></p>
 ${otherMethods(o)}`;
 }
 
-export function recoveryCodeForm(o: { state: string; csrf: string; error?: string; backUrl: string }) {
+export function recoveryCodeForm(o: { state: string; csrf: string; error?: string; backUrl: string } & RememberOption) {
   return `<h2>Verify your identity</h2>
 <p>Enter the recovery code you were given when you set up your authenticator app.</p>
 ${alert(o.error)}
 <form method="post" action="/u/mfa/recovery" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 ${codeField('Recovery code', o, 'autocomplete="off" autocapitalize="characters" spellcheck="false"')}
-<button type="submit" name="action" value="default">Continue</button>
+${rememberField(o)}<button type="submit" name="action" value="default">Continue</button>
 </form>
 <p><a href="${esc(o.backUrl)}">Use your authenticator app instead</a></p>`;
 }

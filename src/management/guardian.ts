@@ -1,5 +1,6 @@
 import { route, type Route } from './router.ts';
 import { GUARDIAN_PHONE_TEMPLATES } from '../tenant/mfa-messages.ts';
+import { MFA_SESSION_DEFAULTS } from '../tenant/remember-browser.ts';
 import { readSingleton, singleton, writeSingleton, type Singleton } from './singleton.ts';
 
 // Guardian (MFA) configuration. The sms/* paths are Auth0's older names for
@@ -16,10 +17,7 @@ const setting = (path: string, doc: string, defaults: Record<string, unknown>) =
  * until written. Only the GET: the op table names no scope for the PUT, so it
  * is not served (and nothing else writes this document yet).
  */
-const settings: Singleton = {
-  path: '/guardian/settings', doc: 'guardian.settings',
-  defaults: { display_remember_me_checkbox: true, remember_me_default_value: false, mfa_session_inactivity_timeout: 604800, mfa_session_overall_timeout: 2592000 },
-};
+const settings: Singleton = { path: '/guardian/settings', doc: 'guardian.settings', defaults: MFA_SESSION_DEFAULTS };
 
 export const guardianRoutes: Route[] = [
   ...singleton<string[]>({ path: '/guardian/policies', doc: 'guardian.policies', defaults: [] }),

@@ -1,6 +1,8 @@
 import { errors, interactionPolicy } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
-import { MFA_UNAVAILABLE, mfaNeed } from '../tenant/mfa-policy.ts';
+import { MFA_UNAVAILABLE, mfaNeed, rememberAllowed } from '../tenant/mfa-policy.ts';
+import { mfaStateOf } from '../tenant/otp.ts';
+import { browserRemembered } from '../tenant/remember-browser.ts';
 import { CONTINUED, type PostLoginActions } from './action-claims.ts';
 
 const { Prompt, Check } = interactionPolicy;
@@ -10,11 +12,13 @@ const { Prompt, Check } = interactionPolicy;
 // api.multifactor.enable may ask for it or waive it. The Universal Login page
 // (/u/mfa, login/mfa.ts) finishes it with a login whose `amr` is ["mfa"],
 // which the session then carries: a later silent login in the same session
-// needs no second factor, a fresh login (prompt=login) needs it again.
+// needs no second factor, a fresh login (prompt=login) needs it again, unless
+// the user had this browser remembered (tenant/remember-browser.ts).
 
 export const MFA_PROMPT = 'mfa';
-/** The prompt's detail that names the factors the login may be finished with. */
+/** The prompt's details: the factors the login may be finished with, and whether the browser may be remembered. */
 export const MFA_FACTORS = 'factors';
+export const MFA_REMEMBER = 'rememberAllowed';
 
 const sessionHasMfa = (ctx: any) => (ctx.oidc.session?.amr ?? []).includes('mfa');
 
@@ -26,13 +30,16 @@ export function withMfaPrompt(env: Env, actions: PostLoginActions, policy: any) 
       const claims = await actions.run(ctx, ctx.oidc.session.accountId);
       const need = await mfaNeed(env, claims.mfa);
       if (need.kind === 'unavailable') throw new errors.AccessDenied(MFA_UNAVAILABLE);
-      return need.kind === 'none' ? Check.NO_NEED_TO_PROMPT : Check.REQUEST_PROMPT;
+      if (need.kind === 'none') return Check.NO_NEED_TO_PROMPT;
+      const sub = ctx.oidc.session.accountId;
+      if (rememberAllowed(claims.mfa) && await browserRemembered(env, ctx, sub, () => mfaStateOf(env, sub))) return Check.NO_NEED_TO_PROMPT;
+      return Check.REQUEST_PROMPT;
       // The actions already ran: the page hands their claims back, so they do not run twice.
     }, async (ctx: any) => {
       const claims = await actions.run(ctx, ctx.oidc.session.accountId);
       const need = await mfaNeed(env, claims.mfa);
       // The page offers these factors (see MFA_FACTORS).
-      return { [CONTINUED]: claims, [MFA_FACTORS]: need.kind === 'required' ? need.factors : [] };
+      return { [CONTINUED]: claims, [MFA_FACTORS]: need.kind === 'required' ? need.factors : [], [MFA_REMEMBER]: rememberAllowed(claims.mfa) };
     })));
   return policy;
 }

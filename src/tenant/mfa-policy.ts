@@ -39,6 +39,9 @@ export async function mfaNeed(env: Env, asked?: ActionMfa): Promise<MfaNeed> {
   return offered.length ? { kind: 'required', factors: offered } : UNAVAILABLE;
 }
 
+/** A remembered browser may skip MFA, unless the action that asked for it did not allow that (Auth0's default for actions). */
+export const rememberAllowed = (asked?: ActionMfa) => !asked || asked.allowRememberBrowser === true;
+
 export const MFA_UNAVAILABLE = 'Multifactor authentication is required, but none of the enabled factors is one Postern offers (an authenticator app, SMS or voice, email).';
 
 /** The factor an authenticator answers for. */
