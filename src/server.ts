@@ -20,6 +20,7 @@ import { startLogStreaming } from './management/log-stream-delivery.ts';
 import { startEventStreaming } from './management/event-stream-dispatch.ts';
 import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { globalTokenRevocation } from './oidc/global-token-revocation.ts';
+import { deviceAuthorizationEndpoint } from './oidc/device-flow.ts';
 import { MFA_API_PATHS, mfaApi } from './oidc/mfa-api.ts';
 import { under } from './lib/paths.ts';
 import { refuseNulUrl } from './lib/nul-guard.ts';
@@ -113,6 +114,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(under(MFA_API_PATHS, mfaApi(env, engine).routes()));
   app.use(globalTokenRevocation(env, engine));
   app.use(tokenEndpoint(env, engine));
+  app.use(deviceAuthorizationEndpoint(env, engine));
   app.use(engine.middleware());
   return {
     env, app, db, engine, bootstrap: info,

@@ -47,7 +47,7 @@ test('discovery lists web_message and only endpoints the server answers', async 
     const post = await fetch(url.replace(s.issuer, `${s.baseUrl}/`), { method: 'POST', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: '' });
     assert.ok(get.status !== 404 || post.status !== 404, `${k} ${url} is served (GET ${get.status}, POST ${post.status})`);
   }
-  for (const k of ['device_authorization_endpoint', 'registration_endpoint', 'mfa_challenge_endpoint']) assert.equal(doc[k], undefined, `${k} is not served, so not listed`);
+  for (const k of ['registration_endpoint', 'mfa_challenge_endpoint']) assert.equal(doc[k], undefined, `${k} is not served, so not listed`);
   assert.ok(doc.code_challenge_methods_supported.includes('S256'));
   assert.ok(!doc.code_challenge_methods_supported.includes('plain'), 'plain is refused, so not listed');
 });

@@ -62,7 +62,7 @@ test('discovery: exact issuer, Auth0 endpoint paths, client auth methods', async
   assert.equal(d.jwks_uri, `${base}/.well-known/jwks.json`);
   assert.equal(d.revocation_endpoint, `${base}/oauth/revoke`);
   assert.equal(d.end_session_endpoint, `${base}/oidc/logout`);
-  assert.equal(d.device_authorization_endpoint, undefined, 'the device flow is not served, so not advertised');
+  assert.equal(d.device_authorization_endpoint, `${base}/oauth/device/code`);
   assert.ok(d.token_endpoint_auth_methods_supported.includes('client_secret_basic'));
   assert.ok(d.token_endpoint_auth_methods_supported.includes('client_secret_post'));
   assert.ok(d.grant_types_supported.includes('client_credentials'));

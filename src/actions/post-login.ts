@@ -42,6 +42,10 @@ const PROTOCOLS: Record<string, string> = {
   'http://auth0.com/oauth/grant-type/passwordless/otp': 'oauth2-password',
   'urn:ietf:params:oauth:grant-type:token-exchange': 'oauth2-token-exchange',
 };
+/** A login for the device flow, at /activate: the engine's routes, or the interaction that continues it. */
+const DEVICE_PROTOCOL = 'oauth2-device-code';
+const DEVICE_ROUTES = new Set(['code_verification', 'device_resume']);
+
 function protocolOf(params: Record<string, any>, token: boolean): string {
   if (token) return PROTOCOLS[params.grant_type] ?? 'oauth2-access-token';
   const types = words(params.response_type);
@@ -58,8 +62,8 @@ export function engineFacts(ctx: any, userId: string): LoginFacts {
     userId, params, clientId: o.client?.clientId, clientName: o.client?.clientName,
     orgId: o.grant?.organization?.org_id ?? o.entities?.RefreshToken?.organization ?? params.organization,
     authTime: o.session?.authTime?.() ?? o.entities?.RefreshToken?.authTime, sessionId: o.session?.uid,
-    protocol: protocolOf(params, token), token, request: requestPart(ctx, params, token ? 'body' : 'query'),
-    // Only a browser at the authorization endpoint can be sent away, and not when the application asked for no prompt.
+    protocol: DEVICE_ROUTES.has(o.route) ? DEVICE_PROTOCOL : protocolOf(params, token), token, request: requestPart(ctx, params, token ? 'body' : 'query'),
+    // Only a browser (at /authorize or /activate) can be sent away, and not when the application asked for no prompt.
     canRedirect: !token && !words(params.prompt).includes('none'),
   };
 }
@@ -69,7 +73,7 @@ export function interactionFacts(ctx: any, interaction: any, given: Record<strin
   const params = interaction.params ?? {};
   return {
     userId: interaction.session?.accountId, params, clientId: params.client_id, clientName, orgId: params.organization,
-    authTime: interaction.session?.authTime, sessionId: interaction.session?.uid, protocol: protocolOf(params, false), token: false,
+    authTime: interaction.session?.authTime, sessionId: interaction.session?.uid, protocol: interaction.deviceCode ? DEVICE_PROTOCOL : protocolOf(params, false), token: false,
     request: requestPart(ctx, given, ctx.method === 'POST' ? 'body' : 'query'), redirectState: interaction.uid, canRedirect: true,
   };
 }

@@ -193,3 +193,28 @@ ${codeField('Code', o, `inputmode="numeric" pattern="[0-9]*" autocomplete="one-t
 </form>
 <p><a href="${esc(o.againUrl)}">Send a new code</a></p>`;
 }
+
+/** The device flow's first page: the code the device shows. `xsrf` is the engine's own token for /activate. */
+export function deviceCodeForm(o: { action: string; xsrf: string; userCode?: string; error?: string }) {
+  return `<p>Enter the code displayed on your device.</p>
+${alert(o.error)}
+<form method="post" action="${esc(o.action)}" novalidate>
+<input type="hidden" name="xsrf" value="${esc(o.xsrf)}">
+<label for="user_code">Code</label>
+<input id="user_code" name="user_code" type="text" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus value="${esc(o.userCode ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
+<button type="submit">Continue</button>
+</form>`;
+}
+
+/** The device flow's confirmation: the code, and which application the device is. */
+export function deviceConfirmForm(o: { action: string; xsrf: string; userCode: string; appName: string }) {
+  return `<p>${esc(o.appName)} wants to access your account from a device.</p>
+<p>Please confirm this is the code displayed on your device:</p>
+<p><code id="user-code" aria-label="Secure code">${esc(o.userCode)}</code></p>
+<p>If you did not start this on your device, or the codes differ, cancel.</p>
+<form method="post" action="${esc(o.action)}">
+<input type="hidden" name="xsrf" value="${esc(o.xsrf)}"><input type="hidden" name="user_code" value="${esc(o.userCode)}">
+<button type="submit" name="confirm" value="yes" autofocus>Confirm</button>
+<button type="submit" name="abort" value="yes">Cancel</button>
+</form>`;
+}

@@ -1,6 +1,8 @@
 import { interactionPolicy } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import { runPostLogin, type LoginClaims } from '../actions/post-login.ts';
+import { LOGIN_ROUTES, RESUME_ROUTES } from './interactions.ts';
+import { DEVICE_CODE_GRANT } from './device-flow.ts';
 
 const { Prompt, Check } = interactionPolicy;
 
@@ -11,8 +13,9 @@ const { Prompt, Check } = interactionPolicy;
 //   made; an action that redirects (api.redirect.sendUserTo) makes that prompt
 //   an interaction whose URL is the action's, and the login resumes at
 //   /continue (login/continue.ts), whose result carries the claims back here;
-// - the authorization code being saved, which takes their claims to the code
-//   exchange (the engine names the code to its request context just before);
+// - the authorization code (or the approved device code) being saved, which
+//   takes their claims to the code exchange (the engine names the code to its
+//   request context just before);
 // - the refresh and password grants, from the account they are about to use;
 // - ID tokens and access tokens then add the claims (see idTokenClaims, accessTokenClaims).
 
@@ -27,8 +30,13 @@ const USER_GRANTS = new Set([
   'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp', 'urn:ietf:params:oauth:grant-type:token-exchange',
 ]);
 
-/** The executions whose claims an authorization code carries to its exchange. */
-export const codeExecutions = (ctx: any): string[] => ctx.oidc?.entities?.AuthorizationCode?.[CLAIMS_FIELD]?.executions ?? [];
+/** The executions whose claims an authorization or device code carries to its exchange. */
+export const codeExecutions = (ctx: any): string[] => {
+  const e = ctx.oidc?.entities;
+  return (e?.AuthorizationCode ?? e?.DeviceCode)?.[CLAIMS_FIELD]?.executions ?? [];
+};
+/** The codes whose exchange carries their login's claims, and the grant that exchanges each. */
+const CODES: Record<string, string> = { AuthorizationCode: 'authorization_code', DeviceCode: DEVICE_CODE_GRANT };
 
 export class PostLoginActions {
   private runs = new WeakMap<object, Promise<LoginClaims>>();
@@ -38,7 +46,7 @@ export class PostLoginActions {
   run(ctx: any, userId: string): Promise<LoginClaims> {
     let p = this.runs.get(ctx);
     if (!p) {
-      const continued: LoginClaims | undefined = ctx.oidc?.route === 'resume' ? ctx.oidc.result?.[CONTINUED] : undefined;
+      const continued: LoginClaims | undefined = RESUME_ROUTES.has(ctx.oidc?.route) ? ctx.oidc.result?.[CONTINUED] : undefined;
       this.runs.set(ctx, p = continued ? Promise.resolve(continued) : runPostLogin(this.env, ctx, userId));
     }
     return p;
@@ -55,7 +63,7 @@ export class PostLoginActions {
 
   /** The engine's prompts, and last the one that asks for an action's redirect. */
   withRedirectPrompt(policy: any) {
-    const atAuthorization = (ctx: any) => (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') && ctx.oidc.session?.accountId;
+    const atAuthorization = (ctx: any) => LOGIN_ROUTES.has(ctx.oidc.route) && ctx.oidc.session?.accountId;
     policy.add(new Prompt({ name: REDIRECT_PROMPT, requestable: false },
       new Check('action_redirect', 'a post-login action sends the user elsewhere first', async (ctx: any) => {
         if (!atAuthorization(ctx)) return Check.NO_NEED_TO_PROMPT;
@@ -77,36 +85,38 @@ export class PostLoginActions {
     if (!oidc) return {};
     if (oidc.route === 'token') {
       const gty = oidc.params?.grant_type;
-      if (gty === 'authorization_code') return oidc.entities?.AuthorizationCode?.[CLAIMS_FIELD] ?? {};
+      for (const [model, grant] of Object.entries(CODES)) if (gty === grant) return oidc.entities?.[model]?.[CLAIMS_FIELD] ?? {};
       return this.runs.get(ctx) ?? {};
     }
-    if ((oidc.route === 'authorization' || oidc.route === 'resume') && oidc.session?.accountId) return this.run(ctx, oidc.session.accountId);
+    if (LOGIN_ROUTES.has(oidc.route) && oidc.session?.accountId) return this.run(ctx, oidc.session.accountId);
     return {};
   }
 
   install(provider: any) {
-    const Code = provider.AuthorizationCode;
-    const fields: string[] = Code.IN_PAYLOAD;
-    if (!fields.includes(CLAIMS_FIELD)) Object.defineProperty(Code, 'IN_PAYLOAD', { configurable: true, get: () => [...fields, CLAIMS_FIELD] });
-
     const issuing = new WeakMap<object, any>();
     const OIDCContext = provider.OIDCContext;
     const entity = OIDCContext.prototype.entity;
     OIDCContext.prototype.entity = function (this: any, key: string, value: any) {
-      if (key === 'AuthorizationCode' && (this.route === 'authorization' || this.route === 'resume')) issuing.set(value, this.ctx);
+      if (key in CODES && LOGIN_ROUTES.has(this.route)) issuing.set(value, this.ctx);
       return entity.call(this, key, value);
     };
-    const save = Code.prototype.save;
     const actions = this;
-    Code.prototype.save = async function (this: any, ...args: unknown[]) {
-      const ctx = issuing.get(this);
-      if (ctx) {
-        issuing.delete(this);
-        const claims = await actions.run(ctx, this.accountId);
-        if (Object.keys(claims).length) this[CLAIMS_FIELD] = claims;
-      }
-      return save.apply(this, args);
-    };
+    for (const model of Object.keys(CODES)) {
+      const Code = provider[model];
+      const fields: string[] = Code.IN_PAYLOAD;
+      if (!fields.includes(CLAIMS_FIELD)) Object.defineProperty(Code, 'IN_PAYLOAD', { configurable: true, get: () => [...fields, CLAIMS_FIELD] });
+      const save = Code.prototype.save;
+      Code.prototype.save = async function (this: any, ...args: unknown[]) {
+        const ctx = issuing.get(this);
+        // A device code is saved along the way too (entered, cancelled): its claims come with the person's approval.
+        if (ctx && this.accountId && !this.error) {
+          issuing.delete(this);
+          const claims = await actions.run(ctx, this.accountId);
+          if (Object.keys(claims).length) this[CLAIMS_FIELD] = claims;
+        }
+        return save.apply(this, args);
+      };
+    }
 
     const payload = provider.IdToken.prototype.payload;
     provider.IdToken.prototype.payload = async function (this: any) {

@@ -23,7 +23,8 @@ export function adapterFactory(store: Store, findClient: (id: string) => Promise
     private async read(column: 'id' | 'uid' | 'user_code', value: string) {
       const row = await store.findPayload(this.model, column, value);
       if (!row) return undefined;
-      if (row.expires_at && row.expires_at < Date.now() / 1000) return undefined;
+      // The engine tells an expired device code from an unknown one (expired_token), so it gets to see it.
+      if (row.expires_at && row.expires_at < Date.now() / 1000 && this.model !== 'DeviceCode') return undefined;
       const payload = JSON.parse(row.payload);
       if (row.consumed_at) payload.consumed = row.consumed_at;
       return payload as AdapterPayload;

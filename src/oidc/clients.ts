@@ -3,6 +3,7 @@ import type { Env } from '../tenant/env.ts';
 import { backchannelLogoutUri } from './backchannel-logout.ts';
 import { assertionJwks, nextAssertionExpiry } from '../tenant/client-credentials.ts';
 import { cimdClientId, isCimdUrl } from '../tenant/cimd-client-id.ts';
+import { deviceFlowAllowed, DEVICE_CODE_GRANT } from './device-flow.ts';
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest();
 
@@ -93,6 +94,8 @@ export function engineMetadata(c: CachedClient) {
   if (implicit && !grantTypes.includes('implicit')) grantTypes.push('implicit');
   // Auth0 lists no grant type for custom token exchange: the application's token_exchange setting enables it.
   if ((c.data.token_exchange?.allow_any_profile_of_type ?? []).includes('custom_authentication')) grantTypes.push('urn:ietf:params:oauth:grant-type:token-exchange');
+  // Listing the grant is not enough: Auth0 keeps the device flow to native, public applications.
+  if (deviceFlowAllowed(c.data)) grantTypes.push(DEVICE_CODE_GRANT);
   const isPublic = c.data.token_endpoint_auth_method === 'none';
   const backchannel = backchannelLogoutUri(c.data);
   return {

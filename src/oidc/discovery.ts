@@ -2,9 +2,10 @@ import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import { AUTH0_PATHS } from './paths.ts';
 import { GTR_PREFIX } from './global-token-revocation.ts';
+import { DEVICE_CODE_GRANT } from './device-flow.ts';
 
 /**
- * Auth0's discovery document, limited to what this server answers: no device,
+ * Auth0's discovery document, limited to what this server answers: no
  * registration or MFA endpoints (not served), and the response types and modes
  * the engine accepts (Auth0's list has hybrid types the engine refuses), plus
  * web_message, which Auth0 supports without listing it.
@@ -15,6 +16,7 @@ export function discovery(env: Env): Koa.Middleware {
     issuer: env.issuer,
     authorization_endpoint: base + AUTH0_PATHS.authorization,
     token_endpoint: base + AUTH0_PATHS.token,
+    device_authorization_endpoint: base + AUTH0_PATHS.device_authorization,
     userinfo_endpoint: base + AUTH0_PATHS.userinfo,
     jwks_uri: base + AUTH0_PATHS.jwks,
     revocation_endpoint: base + AUTH0_PATHS.revocation,
@@ -33,7 +35,7 @@ export function discovery(env: Env): Koa.Middleware {
     global_token_revocation_endpoint: `${base}${GTR_PREFIX}{connectionName}`,
     global_token_revocation_endpoint_auth_methods_supported: ['global-token-revocation+jwt'],
     dpop_signing_alg_values_supported: ['ES256'],
-    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp'],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp', DEVICE_CODE_GRANT],
   };
   return async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration') {

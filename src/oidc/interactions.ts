@@ -1,5 +1,10 @@
 import type { ClientCache } from './clients.ts';
 
+/** The engine's routes where a person logs in: the authorization endpoint, and the device flow's /activate. */
+export const LOGIN_ROUTES = new Set(['authorization', 'resume', 'code_verification', 'device_resume']);
+/** Of those, where a login comes back from Universal Login with its interaction's result. */
+export const RESUME_ROUTES = new Set(['resume', 'device_resume']);
+
 // Where the engine sends the browser when it needs a person: Auth0's
 // Universal Login routes, with the interaction id as `state`.
 

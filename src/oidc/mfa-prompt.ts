@@ -4,6 +4,7 @@ import { MFA_UNAVAILABLE, mfaNeed, rememberAllowed } from '../tenant/mfa-policy.
 import { mfaStateOf } from '../tenant/otp.ts';
 import { browserRemembered } from '../tenant/remember-browser.ts';
 import { CONTINUED, type PostLoginActions } from './action-claims.ts';
+import { LOGIN_ROUTES } from './interactions.ts';
 
 const { Prompt, Check } = interactionPolicy;
 
@@ -23,7 +24,7 @@ export const MFA_REMEMBER = 'rememberAllowed';
 const sessionHasMfa = (ctx: any) => (ctx.oidc.session?.amr ?? []).includes('mfa');
 
 export function withMfaPrompt(env: Env, actions: PostLoginActions, policy: any) {
-  const atAuthorization = (ctx: any) => (ctx.oidc.route === 'authorization' || ctx.oidc.route === 'resume') && ctx.oidc.session?.accountId;
+  const atAuthorization = (ctx: any) => LOGIN_ROUTES.has(ctx.oidc.route) && ctx.oidc.session?.accountId;
   policy.add(new Prompt({ name: MFA_PROMPT, requestable: false },
     new Check('mfa_required', 'multi-factor authentication is required', 'interaction_required', async (ctx: any) => {
       if (!atAuthorization(ctx) || sessionHasMfa(ctx)) return Check.NO_NEED_TO_PROMPT;

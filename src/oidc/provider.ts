@@ -34,6 +34,8 @@ import { userGrantableScopes } from '../tenant/current-user-scopes.ts';
 import { addCustomClaims, PostLoginActions, redirectInteractionUrl } from './action-claims.ts';
 import { withMfaPrompt } from './mfa-prompt.ts';
 import { refuseUnprovenToken } from './sender-constraint.ts';
+import { DEVICE_CODE_TTL } from './device-flow.ts';
+import { activatePrefill, devicePages } from '../login/device.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -166,6 +168,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     ttl: {
       AccessToken: (_ctx: any, token: any) => token.resourceServer?.accessTokenTTL ?? 86400,
       AuthorizationCode: 600,
+      DeviceCode: DEVICE_CODE_TTL,
       ClientCredentials: (_ctx: any, token: any) => token.resourceServer?.accessTokenTTL ?? 86400,
       IdToken: (_ctx: any, _token: any, client: any) => Number(client.jwt_configuration?.lifetime_in_seconds) || 36000,
       Interaction: 3600,
@@ -185,6 +188,8 @@ export function buildProvider(deps: EngineDeps): Provider {
       introspection: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       backchannelLogout: { enabled: true },
+      // Auth0's user codes: eight letters without vowels, shown as XXXX-XXXX.
+      deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...devicePages(env, settings) },
       // Nonces are stateless (an HMAC of the time under this secret), so every node accepts every node's.
       // Public applications must use one at the token endpoint, as at Auth0.
       dPoP: {
@@ -299,7 +304,7 @@ export class Engine {
     this.provider = buildProvider({ env: this.env, clients: this.clients, apis: this.apis, settings: this.settings });
     const settings = this.settings;
     const loadSettings: Koa.Middleware = async (_ctx, next) => { await settings.load(); return next(); };
-    this.run = compose([loadSettings, jwtUserinfo(this.env, this.provider), revokeParams, this.provider.middleware as any]);
+    this.run = compose([loadSettings, jwtUserinfo(this.env, this.provider), revokeParams, activatePrefill, this.provider.middleware as any]);
     this.keysVersion = this.env.keys.version;
   }
   /** Picks up key changes made by this or another node. */

@@ -6,7 +6,7 @@ import type { ResourceServerCache } from './resource-servers.ts';
 // Refresh tokens with Auth0's per-application settings: issued only for
 // offline_access (and an API that allows offline access), rotating or not,
 // absolute and idle lifetimes, a reuse leeway after rotation. Consuming a code
-// or a refresh token is atomic, so of two concurrent uses exactly one wins.
+// (authorization or device) or a refresh token is atomic, so of two concurrent uses exactly one wins.
 
 const FOREVER = 100 * 365 * 24 * 3600;
 const now = () => Math.floor(Date.now() / 1000);
@@ -67,7 +67,7 @@ export function withAuth0Consumption(Base: any, env: Env, clients: ClientCache) 
 
     async consume(id: string) {
       const model = (this as any).modelName;
-      if (model !== 'RefreshToken' && model !== 'AuthorizationCode') return super.consume(id);
+      if (model !== 'RefreshToken' && model !== 'AuthorizationCode' && model !== 'DeviceCode') return super.consume(id);
       if (await env.store.claimPayload(model, id)) return;
       const row = await env.store.findPayload(model, 'id', id);
       const payload = row ? JSON.parse(row.payload) : undefined;
@@ -76,8 +76,8 @@ export function withAuth0Consumption(Base: any, env: Env, clients: ClientCache) 
         if (leeway > 0 && now() - row.consumed_at <= leeway) return;
       }
       // Lost a race for a one-time credential: a replayed code revokes what it produced.
-      if (model === 'AuthorizationCode' && payload?.grantId) await env.store.revokeGrant(payload.grantId);
-      throw new errors.InvalidGrant(model === 'RefreshToken' ? 'refresh token already used' : 'authorization code already consumed');
+      if (model !== 'RefreshToken' && payload?.grantId) await env.store.revokeGrant(payload.grantId);
+      throw new errors.InvalidGrant(model === 'RefreshToken' ? 'refresh token already used' : `${model === 'DeviceCode' ? 'device' : 'authorization'} code already consumed`);
     }
   };
 }

@@ -5,6 +5,7 @@ import type Provider from 'oidc-provider';
 import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validate_dpop.js';
 import { Auth0GrantError, OAuthError } from './errors.ts';
 import { assertionSubject } from './client-assertion.ts';
+import { DEVICE_CODE_GRANT } from './device-flow.ts';
 
 // Auth0's sender constraining (DPoP). Whether a token is bound to the caller's
 // key depends on the application (`require_proof_of_possession`), the API
@@ -37,7 +38,11 @@ export function senderConstraint(client: PopClient, api: any | undefined, proof:
 
 export const popClient = (data: any, isPublic: boolean): PopClient => ({ requiresProof: data?.require_proof_of_possession === true, isPublic });
 
-const ENGINE_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token']);
+const ENGINE_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token', DEVICE_CODE_GRANT]);
+/** The engine's grants that redeem what it issued earlier, and where that is kept. */
+const SOURCES: Record<string, [model: string, param: string]> = {
+  authorization_code: ['AuthorizationCode', 'code'], refresh_token: ['RefreshToken', 'refresh_token'], [DEVICE_CODE_GRANT]: ['DeviceCode', 'device_code'],
+};
 
 interface Caches {
   provider: Provider;
@@ -68,10 +73,8 @@ export async function constrainEngineGrant(engine: Caches, ctx: Koa.Context, par
     if (!params.resource) return;
     audience = params.resource;
   } else if (proof || who.requiresProof) {
-    const models = engine.provider as any;
-    const source = params.grant_type === 'authorization_code'
-      ? await models.AuthorizationCode.find(String(params.code ?? ''), { ignoreExpiration: true })
-      : await models.RefreshToken.find(String(params.refresh_token ?? ''), { ignoreExpiration: true });
+    const [model, param] = SOURCES[params.grant_type];
+    const source = await (engine.provider as any)[model].find(String(params[param] ?? ''), { ignoreExpiration: true });
     // Unknown or another application's: the engine gives its own answer.
     if (!source || (source.clientId !== clientId && source.clientId !== client.id)) return;
     if (source.jkt || source.dpopJkt) return;
@@ -86,7 +89,7 @@ export async function constrainEngineGrant(engine: Caches, ctx: Koa.Context, par
 /** Where the engine resolves a code's or refresh token's API: an API that requires proof issues nothing to a request without one. */
 export function refuseUnprovenToken(ctx: any, clientData: any, api: any) {
   const grant = ctx.oidc?.params?.grant_type;
-  if (ctx.oidc?.route !== 'token' || (grant !== 'authorization_code' && grant !== 'refresh_token') || ctx.get('dpop')) return;
+  if (ctx.oidc?.route !== 'token' || !(grant in SOURCES) || ctx.get('dpop')) return;
   inEngine(() => senderConstraint(popClient(clientData, ctx.oidc.client?.clientAuthMethod === 'none'), api, false));
 }
 

@@ -11,6 +11,7 @@ import { runCredentialsExchange } from '../actions/credentials-exchange.ts';
 import { executionDetails, noteExecutions } from '../actions/executions.ts';
 import { codeExecutions } from './action-claims.ts';
 import { constrainEngineGrant } from './sender-constraint.ts';
+import { DEVICE_CODE_GRANT, auth0PollAnswer, pacePolling, stillPolling, type Poll } from './device-flow.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
@@ -77,6 +78,7 @@ const GRANT_EVENTS: Record<string, [ok: string, failed: string, description: str
   'urn:ietf:params:oauth:grant-type:token-exchange': ['secte', 'fecte', 'Custom Token Exchange'],
   'http://auth0.com/oauth/grant-type/mfa-otp': ['seotpft', 'feotpft', 'One-time Password for Access Token'],
   'http://auth0.com/oauth/grant-type/mfa-recovery-code': ['sercft', 'fercft', 'Recovery Code for Access Token'],
+  [DEVICE_CODE_GRANT]: ['sede', 'fede', 'Device Code for Access Token'],
 };
 
 /** The claims of a token just signed here, read back without verification (it is ours); undefined for an opaque token. */
@@ -96,6 +98,7 @@ async function recordExchange(env: Env, engine: Engine, ctx: Koa.Context, params
   if (!codes) return;
   const ok = ctx.status === 200;
   const body = ctx.body as any;
+  if (!ok && stillPolling(body?.error)) return;
   const clientId = typeof params.client_id === 'string' ? params.client_id : undefined;
   const client = clientId ? await engine.clients.get(clientId) : undefined;
   env.events.record({
@@ -114,10 +117,12 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
   return async (ctx, next) => {
     if (ctx.method !== 'POST' || (ctx.path !== '/oauth/token' && ctx.path !== `/${env.config.domain}/oauth/token`)) return next();
     let params: Record<string, any> | undefined;
+    let poll: Poll | undefined;
     try {
       params = await readOAuthParams(ctx);
       if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: grant_type');
       if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params, ctx);
+      if (params.grant_type === DEVICE_CODE_GRANT) poll = await pacePolling(env, params);
       await constrainEngineGrant(engine, ctx, params);
     } catch (e) {
       if (e instanceof OAuthError) sendOAuthError(ctx, e);
@@ -133,10 +138,11 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     const body = ctx.body as any;
     if (ctx.status === 200 && body?.access_token && ctx.state[DEFAULT_SCOPE]) body.scope = ctx.state[DEFAULT_SCOPE];
     // The engine answers with the API's scopes alone; Auth0 with what the access token says (the OIDC scopes too).
-    if (ctx.status === 200 && (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token')) {
+    if (ctx.status === 200 && (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token' || params.grant_type === DEVICE_CODE_GRANT)) {
       const claimed = claimsOf(body?.access_token)?.scope;
       if (typeof claimed === 'string' && claimed) body.scope = claimed;
     }
+    if (params.grant_type === DEVICE_CODE_GRANT) await auth0PollAnswer(env, ctx, params, poll);
     auth0ErrorBody(ctx);
     noteExecutions(ctx, codeExecutions(ctx));
     await recordExchange(env, engine, ctx, params);

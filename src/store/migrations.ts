@@ -354,6 +354,12 @@ const migrations: Record<string, Migration> = {
       await db.schema.createIndex('action_executions_created').on('action_executions').columns(['tenant_id', 'created_at']).execute();
     },
   },
+  // The device flow finds a device code by the user code a person types in.
+  '0016_device_user_codes': {
+    async up(db) {
+      await db.schema.createIndex('oidc_payloads_user_code').on('oidc_payloads').columns(['tenant_id', 'model', 'user_code']).execute();
+    },
+  },
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
