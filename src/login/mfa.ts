@@ -6,8 +6,8 @@ import { CONTINUED } from '../oidc/action-claims.ts';
 import { MFA_FACTORS, MFA_PROMPT, MFA_REMEMBER } from '../oidc/mfa-prompt.ts';
 import { mfaSessionSettings, rememberBrowser } from '../tenant/remember-browser.ts';
 import { requestFacts } from '../tenant/logs.ts';
-import { factorOf, recoveryCodesEnabled, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
-import { OtpRefused, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
+import { factorOf, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
+import { OtpRefused, firstRecoveryCode, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf } from '../tenant/otp.ts';
 import { OTP_FACTOR, RECOVERY_CODE_FACTOR, oobFactor, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
 import { maskedAddress, newOobAuthenticator, sendOobCode } from '../tenant/mfa-oob.ts';
 import type { Authenticator } from '../tenant/authenticators.ts';
@@ -148,8 +148,8 @@ async function done(ctx: Koa.Context, env: Env, ml: MfaLogin, body: Record<strin
 
 /** The first recovery code comes with the first enrollment, when the tenant offers them. */
 async function doneEnrolling(ctx: Koa.Context, env: Env, ml: MfaLogin, body: Record<string, any>, enrolled?: boolean) {
-  const fresh = enrolled && await recoveryCodesEnabled(env) && !recoveryCodeOf(await mfaStateOf(env, ml.userId));
-  await done(ctx, env, ml, body, fresh ? { code: await replaceRecoveryCode(env, ml.userId), replaced: false } : undefined);
+  const code = enrolled ? await firstRecoveryCode(env, ml.userId) : undefined;
+  await done(ctx, env, ml, body, code ? { code, replaced: false } : undefined);
 }
 
 export function mfaRoutes(router: Router, env: Env, engine: Engine) {

@@ -5,8 +5,8 @@ import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import { changeMfa, enrollmentIdOf, mfaOf, type Authenticator, type MfaState } from '../tenant/authenticators.ts';
 import { channelOf, maskedAddress, newOobAuthenticator, sendOobCode } from '../tenant/mfa-oob.ts';
-import { phoneChannelAllowed, recoveryCodesEnabled, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
-import { mfaStateOf, pendingOtpEnrollment, recoveryCodeOf, replaceRecoveryCode } from '../tenant/otp.ts';
+import { phoneChannelAllowed, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
+import { firstRecoveryCode, mfaStateOf, pendingOtpEnrollment } from '../tenant/otp.ts';
 import { loadUser } from '../tenant/users.ts';
 import { secretMatches } from './clients.ts';
 import { allowOrigin, preflight } from './cors.ts';
@@ -123,9 +123,10 @@ export function mfaApi(env: Env, engine: Engine): Router {
     ctx.body = authenticatorList(await mfaStateOf(env, mfa.sub));
   }));
 
-  /** The first recovery code comes with the first enrollment, when the tenant offers them. */
-  const firstRecoveryCode = async (userId: string) =>
-    (await recoveryCodesEnabled(env)) && !recoveryCodeOf(await mfaStateOf(env, userId)) ? { recovery_codes: [await replaceRecoveryCode(env, userId)] } : {};
+  const withRecoveryCode = async (userId: string) => {
+    const code = await firstRecoveryCode(env, userId);
+    return code ? { recovery_codes: [code] } : {};
+  };
 
   router.post('/mfa/associate', withMfaToken(env, async (ctx, mfa) => {
     const body = await readParams(ctx);
@@ -141,7 +142,7 @@ export function mfaApi(env: Env, engine: Engine): Router {
     // A new secret each time: an app scanned from an earlier, unconfirmed associate is left behind.
     const enrollment = await pendingOtpEnrollment(env, mfa.sub, { issuer, fresh: true });
     if (!enrollment) throw ALREADY_ENROLLED();
-    ctx.body = { authenticator_type: 'otp', secret: enrollment.secret, barcode_uri: enrollment.uri, ...(await firstRecoveryCode(mfa.sub)) };
+    ctx.body = { authenticator_type: 'otp', secret: enrollment.secret, barcode_uri: enrollment.uri, ...(await withRecoveryCode(mfa.sub)) };
   }));
 
   /** Sends the first code to a phone number or address; it is enrolled when that code comes back (mfa-oob grant). */
@@ -156,7 +157,7 @@ export function mfaApi(env: Env, engine: Engine): Router {
     const authenticator = newOobAuthenticator(channel, channel === 'email' ? body.email : body.phone_number);
     const client = await engine.clients.get(mfa.client_id);
     const oob_code = await sendOobCode(env, { user, authenticator, client, enrolling: true });
-    return { authenticator_type: 'oob', oob_channel: channel, oob_code, binding_method: 'prompt', ...(await firstRecoveryCode(mfa.sub)) };
+    return { authenticator_type: 'oob', oob_channel: channel, oob_code, binding_method: 'prompt', ...(await withRecoveryCode(mfa.sub)) };
   }
 
   router.post('/mfa/challenge', answering(async (ctx) => {

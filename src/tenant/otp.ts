@@ -3,6 +3,7 @@ import type { Env } from './env.ts';
 import { changeMfa, mfaOf, newAuthenticatorId, newRecoveryCode, type Authenticator, type MfaState } from './authenticators.ts';
 import { newTotpSecret, totpStep, totpUri } from './totp.ts';
 import { loadUser } from './users.ts';
+import { recoveryCodesEnabled } from './mfa-policy.ts';
 
 // The authenticator app's one-time passwords, and the recovery code to fall
 // back on (codes sent by SMS or email are in mfa-oob.ts). Used by the
@@ -90,6 +91,12 @@ export async function verifyOtp(env: Env, userId: string, code: string): Promise
   }).catch((e) => { if (!(e instanceof OtpRefused)) throw e; outcome = e; });
   if (outcome instanceof OtpRefused) throw outcome;
   return outcome;
+}
+
+/** The first recovery code, made with a user's first enrollment when the tenant offers them; undefined otherwise. */
+export async function firstRecoveryCode(env: Env, userId: string): Promise<string | undefined> {
+  if (!(await recoveryCodesEnabled(env)) || recoveryCodeOf(await mfaStateOf(env, userId))) return undefined;
+  return replaceRecoveryCode(env, userId);
 }
 
 /** A new recovery code in place of the old one; answered once, kept as its hash. */
