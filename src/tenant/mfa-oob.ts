@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { UserRow } from '../store/schema.ts';
 import { badRequest } from '../lib/errors.ts';
+import { isEmail, isPhoneNumber } from '../connections/passwordless.ts';
 import type { Env } from './env.ts';
 import { changeMfa, newAuthenticatorId, type Authenticator } from './authenticators.ts';
 import { sendOobMessage, type OobChannel } from './mfa-messages.ts';
@@ -17,8 +18,6 @@ import { OtpRefused } from './otp.ts';
 const MODEL = 'MfaOobCode';
 /** Tries per code; a new challenge sends a new code. */
 const MAX_ATTEMPTS = 3;
-const E164 = /^\+[1-9][0-9]{6,14}$/;
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 interface Pending { sub: string; client_id?: string; authenticator: Authenticator; enrolling: boolean }
 
@@ -66,10 +65,10 @@ export function newOobAuthenticator(channel: OobChannel, address: unknown): Auth
   const value = typeof address === 'string' ? address.trim() : '';
   const created_at = new Date().toISOString();
   if (channel === 'email') {
-    if (!EMAIL.test(value) || value.length > 320) throw badRequest('email must be a valid email address.', 'invalid_request');
+    if (!isEmail(value)) throw badRequest('email must be a valid email address.', 'invalid_request');
     return { id: newAuthenticatorId('email'), type: 'email', email: value, created_at };
   }
-  if (!E164.test(value)) throw badRequest('phone_number must be a phone number in E.164 format, such as +14155550123.', 'invalid_request');
+  if (!isPhoneNumber(value)) throw badRequest('phone_number must be a phone number in E.164 format, such as +14155550123.', 'invalid_request');
   return { id: newAuthenticatorId('phone'), type: 'phone', phone_number: value, preferred_authentication_method: channel, created_at };
 }
 
