@@ -21,6 +21,7 @@ import { startEventStreaming } from './management/event-stream-dispatch.ts';
 import { LOGIN_PATHS, loginRouter } from './login/index.ts';
 import { globalTokenRevocation } from './oidc/global-token-revocation.ts';
 import { deviceAuthorizationEndpoint } from './oidc/device-flow.ts';
+import { backchannelAuthenticationEndpoint } from './oidc/ciba.ts';
 import { MFA_API_PATHS, mfaApi } from './oidc/mfa-api.ts';
 import { under } from './lib/paths.ts';
 import { refuseNulUrl } from './lib/nul-guard.ts';
@@ -115,6 +116,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(globalTokenRevocation(env, engine));
   app.use(tokenEndpoint(env, engine));
   app.use(deviceAuthorizationEndpoint(env, engine));
+  app.use(backchannelAuthenticationEndpoint(env, engine));
   app.use(engine.middleware());
   return {
     env, app, db, engine, bootstrap: info,

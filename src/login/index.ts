@@ -13,6 +13,7 @@ import { federatedRoutes } from './federated.ts';
 import { continueRoutes } from './continue.ts';
 import { mfaRoutes } from './mfa.ts';
 import { passwordlessRoutes } from './passwordless.ts';
+import { cibaRoutes } from './ciba.ts';
 
 /** Every path loginRouter serves starts with one of these. */
 export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/v2/logout', '/login/callback', '/continue'] as const;
@@ -32,6 +33,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   continueRoutes(router, env, engine);
   mfaRoutes(router, env, engine);
   passwordlessRoutes(router, env, engine);
+  cibaRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);

@@ -68,6 +68,20 @@ ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 </form>`;
 }
 
+/** CIBA by email: the request the person approves or declines, with the message shown on the other device. */
+export function cibaApprovalForm(o: { ticket: string; csrf: string; appName: string; bindingMessage: string; scopes: string[]; user?: string }) {
+  const items = o.scopes.map((s) => `<li>${esc(s)}</li>`).join('');
+  return `<p>${esc(o.appName)} asks you${o.user ? ` (${esc(o.user)})` : ''} to approve a request.</p>
+<p>Check that this message matches the one on your other device:</p>
+<p><strong id="binding-message">${esc(o.bindingMessage)}</strong></p>
+<ul aria-label="Requested permissions">${items}</ul>
+<form method="post" action="/u/ciba">
+${csrfField(o.csrf)}<input type="hidden" name="ticket" value="${esc(o.ticket)}">
+<button type="submit" name="action" value="accept">Accept</button>
+<button type="submit" name="action" value="deny">Decline</button>
+</form>`;
+}
+
 const codeField = (label: string, o: { error?: string }, opts = 'inputmode="numeric" pattern="[0-9]*" autocomplete="one-time-code" maxlength="6"') =>
   `<label for="code">${label}</label>
 <input id="code" name="code" type="text" ${opts} required autofocus${o.error ? ' aria-describedby="form-error"' : ''}>`;

@@ -3,6 +3,7 @@ import type { Env } from '../tenant/env.ts';
 import { runPostLogin, type LoginClaims } from '../actions/post-login.ts';
 import { LOGIN_ROUTES, RESUME_ROUTES } from './interactions.ts';
 import { DEVICE_CODE_GRANT } from './device-flow.ts';
+import { CIBA_GRANT } from './ciba.ts';
 
 const { Prompt, Check } = interactionPolicy;
 
@@ -28,6 +29,8 @@ const CLAIMS_FIELD = 'actionClaims';
 // Grants that name their user without the authorization endpoint (password, custom token exchange): post-login runs for them as for a refresh.
 const USER_GRANTS = new Set([
   'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp', 'urn:ietf:params:oauth:grant-type:token-exchange',
+  // A CIBA request's person approved it elsewhere; its actions run when the application collects the tokens.
+  CIBA_GRANT,
 ]);
 
 /** The executions whose claims an authorization or device code carries to its exchange. */

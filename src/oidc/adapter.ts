@@ -2,6 +2,8 @@ import type { Adapter, AdapterPayload } from 'oidc-provider';
 import { createHash } from 'node:crypto';
 import type { Store } from '../store/store.ts';
 
+const POLLED_MODELS = new Set(['DeviceCode', 'BackchannelAuthenticationRequest']);
+
 /** A refresh token's Management API id: its jti IS the token, so only a hash of it is shown. */
 export const refreshTokenId = (jti: string) => `rt_${createHash('sha256').update(jti).digest('base64url').slice(0, 27)}`; // 30 characters: Auth0's limit on a refresh token id
 
@@ -23,8 +25,8 @@ export function adapterFactory(store: Store, findClient: (id: string) => Promise
     private async read(column: 'id' | 'uid' | 'user_code', value: string) {
       const row = await store.findPayload(this.model, column, value);
       if (!row) return undefined;
-      // The engine tells an expired device code from an unknown one (expired_token), so it gets to see it.
-      if (row.expires_at && row.expires_at < Date.now() / 1000 && this.model !== 'DeviceCode') return undefined;
+      // The engine tells an expired device code or CIBA request from an unknown one (expired_token), so it gets to see them.
+      if (row.expires_at && row.expires_at < Date.now() / 1000 && !POLLED_MODELS.has(this.model)) return undefined;
       const payload = JSON.parse(row.payload);
       if (row.consumed_at) payload.consumed = row.consumed_at;
       return payload as AdapterPayload;

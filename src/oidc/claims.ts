@@ -8,7 +8,7 @@ import { OIDC_SCOPES } from './account.ts';
 export function userAccessTokenClaims(issuer: string, ctx: KoaContextWithOIDC, token: any, payload: any) {
   if (token.kind !== 'AccessToken' || !token.resourceServer) return;
   const e: any = ctx.oidc?.entities ?? {};
-  const source: string = e.AuthorizationCode?.scope ?? e.DeviceCode?.scope ?? e.RefreshToken?.scope ?? (ctx.oidc?.params?.scope as string | undefined) ?? '';
+  const source: string = e.AuthorizationCode?.scope ?? e.DeviceCode?.scope ?? e.BackchannelAuthenticationRequest?.scope ?? e.RefreshToken?.scope ?? (ctx.oidc?.params?.scope as string | undefined) ?? '';
   const granted = new Set(String(e.Grant?.getOIDCScope?.() ?? '').split(' '));
   const oidc = source.split(' ').filter((s) => OIDC_SCOPES.includes(s) && granted.has(s));
   if (oidc.includes('openid')) {

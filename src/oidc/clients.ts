@@ -4,6 +4,7 @@ import { backchannelLogoutUri } from './backchannel-logout.ts';
 import { assertionJwks, nextAssertionExpiry } from '../tenant/client-credentials.ts';
 import { cimdClientId, isCimdUrl } from '../tenant/cimd-client-id.ts';
 import { deviceFlowAllowed, DEVICE_CODE_GRANT } from './device-flow.ts';
+import { cibaAllowed, CIBA_GRANT } from './ciba.ts';
 
 const sha256 = (v: string) => createHash('sha256').update(v).digest();
 
@@ -96,6 +97,8 @@ export function engineMetadata(c: CachedClient) {
   if ((c.data.token_exchange?.allow_any_profile_of_type ?? []).includes('custom_authentication')) grantTypes.push('urn:ietf:params:oauth:grant-type:token-exchange');
   // Listing the grant is not enough: Auth0 keeps the device flow to native, public applications.
   if (deviceFlowAllowed(c.data)) grantTypes.push(DEVICE_CODE_GRANT);
+  const ciba = cibaAllowed(c.data);
+  if (ciba) grantTypes.push(CIBA_GRANT);
   const isPublic = c.data.token_endpoint_auth_method === 'none';
   const backchannel = backchannelLogoutUri(c.data);
   return {
@@ -111,5 +114,6 @@ export function engineMetadata(c: CachedClient) {
     ...(c.jwks ? { jwks: c.jwks } : {}),
     id_token_signed_response_alg: c.data.jwt_configuration?.alg === 'HS256' ? 'HS256' : 'RS256',
     ...(backchannel ? { backchannel_logout_uri: backchannel, backchannel_logout_session_required: true } : {}),
+    ...(ciba ? { backchannel_token_delivery_mode: 'poll' } : {}),
   };
 }

@@ -3,6 +3,7 @@ import type { Env } from '../tenant/env.ts';
 import { AUTH0_PATHS } from './paths.ts';
 import { GTR_PREFIX } from './global-token-revocation.ts';
 import { DEVICE_CODE_GRANT } from './device-flow.ts';
+import { CIBA_GRANT } from './ciba.ts';
 
 /**
  * Auth0's discovery document, limited to what this server answers: no
@@ -17,6 +18,9 @@ export function discovery(env: Env): Koa.Middleware {
     authorization_endpoint: base + AUTH0_PATHS.authorization,
     token_endpoint: base + AUTH0_PATHS.token,
     device_authorization_endpoint: base + AUTH0_PATHS.device_authorization,
+    backchannel_authentication_endpoint: base + AUTH0_PATHS.backchannel_authentication,
+    backchannel_token_delivery_modes_supported: ['poll'],
+    backchannel_user_code_parameter_supported: false,
     userinfo_endpoint: base + AUTH0_PATHS.userinfo,
     jwks_uri: base + AUTH0_PATHS.jwks,
     revocation_endpoint: base + AUTH0_PATHS.revocation,
@@ -35,7 +39,8 @@ export function discovery(env: Env): Koa.Middleware {
     global_token_revocation_endpoint: `${base}${GTR_PREFIX}{connectionName}`,
     global_token_revocation_endpoint_auth_methods_supported: ['global-token-revocation+jwt'],
     dpop_signing_alg_values_supported: ['ES256'],
-    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp', DEVICE_CODE_GRANT],
+    grant_types_supported: ['authorization_code', 'client_credentials', 'refresh_token', 'implicit', 'password', 'http://auth0.com/oauth/grant-type/password-realm', 'http://auth0.com/oauth/grant-type/passwordless/otp', DEVICE_CODE_GRANT,
+      CIBA_GRANT],
   };
   return async (ctx, next) => {
     if (ctx.method === 'GET' && ctx.path === '/.well-known/openid-configuration') {

@@ -67,3 +67,11 @@ export function handToEngine(ctx: Koa.Context, params: Record<string, string>) {
   (ctx.request as any).body = body;
   ctx.req.headers['content-type'] = 'application/x-www-form-urlencoded';
 }
+
+/** Auth0's `audience` (or else the tenant's default audience) as the engine's resource indicator. */
+export function audienceAsResource(params: Record<string, string>, fallback?: string) {
+  const audience = params.audience || params.resource || fallback;
+  delete params.audience;
+  if (audience) params.resource = String(audience);
+  else delete params.resource;
+}

@@ -35,6 +35,7 @@ import { addCustomClaims, PostLoginActions, redirectInteractionUrl } from './act
 import { withMfaPrompt } from './mfa-prompt.ts';
 import { refuseUnprovenToken } from './sender-constraint.ts';
 import { DEVICE_CODE_TTL } from './device-flow.ts';
+import { cibaFeature, cibaTtl } from './ciba.ts';
 import { activatePrefill, devicePages } from '../login/device.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
@@ -169,6 +170,7 @@ export function buildProvider(deps: EngineDeps): Provider {
       AccessToken: (_ctx: any, token: any) => token.resourceServer?.accessTokenTTL ?? 86400,
       AuthorizationCode: 600,
       DeviceCode: DEVICE_CODE_TTL,
+      BackchannelAuthenticationRequest: cibaTtl,
       ClientCredentials: (_ctx: any, token: any) => token.resourceServer?.accessTokenTTL ?? 86400,
       IdToken: (_ctx: any, _token: any, client: any) => Number(client.jwt_configuration?.lifetime_in_seconds) || 36000,
       Interaction: 3600,
@@ -190,6 +192,7 @@ export function buildProvider(deps: EngineDeps): Provider {
       backchannelLogout: { enabled: true },
       // Auth0's user codes: eight letters without vowels, shown as XXXX-XXXX.
       deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...devicePages(env, settings) },
+      ciba: cibaFeature(env, clients),
       // Nonces are stateless (an HMAC of the time under this secret), so every node accepts every node's.
       // Public applications must use one at the token endpoint, as at Auth0.
       dPoP: {

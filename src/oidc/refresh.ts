@@ -43,6 +43,12 @@ export function refreshTokenTTL(_ctx: unknown, token: any, client: any) {
   return Math.max(1, ttl);
 }
 
+/** One-time credentials whose use is a compare-and-set, and the answer to a second use. */
+const ONE_TIME = new Map([
+  ['RefreshToken', 'refresh token already used'], ['AuthorizationCode', 'authorization code already consumed'],
+  ['DeviceCode', 'device code already consumed'], ['BackchannelAuthenticationRequest', 'backchannel authentication request already consumed'],
+]);
+
 /**
  * Wraps the storage adapter: rotated refresh tokens stay usable for the
  * client's leeway, and consume() is a compare-and-set.
@@ -67,7 +73,7 @@ export function withAuth0Consumption(Base: any, env: Env, clients: ClientCache) 
 
     async consume(id: string) {
       const model = (this as any).modelName;
-      if (model !== 'RefreshToken' && model !== 'AuthorizationCode' && model !== 'DeviceCode') return super.consume(id);
+      if (!ONE_TIME.has(model)) return super.consume(id);
       if (await env.store.claimPayload(model, id)) return;
       const row = await env.store.findPayload(model, 'id', id);
       const payload = row ? JSON.parse(row.payload) : undefined;
@@ -77,7 +83,7 @@ export function withAuth0Consumption(Base: any, env: Env, clients: ClientCache) 
       }
       // Lost a race for a one-time credential: a replayed code revokes what it produced.
       if (model !== 'RefreshToken' && payload?.grantId) await env.store.revokeGrant(payload.grantId);
-      throw new errors.InvalidGrant(model === 'RefreshToken' ? 'refresh token already used' : `${model === 'DeviceCode' ? 'device' : 'authorization'} code already consumed`);
+      throw new errors.InvalidGrant(ONE_TIME.get(model)!);
     }
   };
 }

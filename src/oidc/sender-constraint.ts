@@ -6,6 +6,7 @@ import validateDpop, { checkDpopReplay } from 'oidc-provider/lib/helpers/validat
 import { Auth0GrantError, OAuthError } from './errors.ts';
 import { assertionSubject } from './client-assertion.ts';
 import { DEVICE_CODE_GRANT } from './device-flow.ts';
+import { CIBA_GRANT } from './ciba.ts';
 
 // Auth0's sender constraining (DPoP). Whether a token is bound to the caller's
 // key depends on the application (`require_proof_of_possession`), the API
@@ -38,10 +39,11 @@ export function senderConstraint(client: PopClient, api: any | undefined, proof:
 
 export const popClient = (data: any, isPublic: boolean): PopClient => ({ requiresProof: data?.require_proof_of_possession === true, isPublic });
 
-const ENGINE_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token', DEVICE_CODE_GRANT]);
+const ENGINE_GRANTS = new Set(['client_credentials', 'authorization_code', 'refresh_token', DEVICE_CODE_GRANT, CIBA_GRANT]);
 /** The engine's grants that redeem what it issued earlier, and where that is kept. */
 const SOURCES: Record<string, [model: string, param: string]> = {
   authorization_code: ['AuthorizationCode', 'code'], refresh_token: ['RefreshToken', 'refresh_token'], [DEVICE_CODE_GRANT]: ['DeviceCode', 'device_code'],
+  [CIBA_GRANT]: ['BackchannelAuthenticationRequest', 'auth_req_id'],
 };
 
 interface Caches {

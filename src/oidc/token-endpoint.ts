@@ -11,7 +11,9 @@ import { runCredentialsExchange } from '../actions/credentials-exchange.ts';
 import { executionDetails, noteExecutions } from '../actions/executions.ts';
 import { codeExecutions } from './action-claims.ts';
 import { constrainEngineGrant } from './sender-constraint.ts';
-import { DEVICE_CODE_GRANT, auth0PollAnswer, pacePolling, stillPolling, type Poll } from './device-flow.ts';
+import { DEVICE_CODE_GRANT } from './device-flow.ts';
+import { CIBA_GRANT } from './ciba.ts';
+import { POLLED_GRANTS, auth0PollAnswer, pacePolling, stillPolling, type Poll } from './polling.ts';
 
 /** Where a defaulted client_credentials scope waits for the JWT customizer and the response. */
 export const DEFAULT_SCOPE = 'posternDefaultScope';
@@ -79,6 +81,7 @@ const GRANT_EVENTS: Record<string, [ok: string, failed: string, description: str
   'http://auth0.com/oauth/grant-type/mfa-otp': ['seotpft', 'feotpft', 'One-time Password for Access Token'],
   'http://auth0.com/oauth/grant-type/mfa-recovery-code': ['sercft', 'fercft', 'Recovery Code for Access Token'],
   [DEVICE_CODE_GRANT]: ['sede', 'fede', 'Device Code for Access Token'],
+  [CIBA_GRANT]: ['ciba_exchange_succeeded', 'ciba_exchange_failed', 'CIBA for Access Token'],
 };
 
 /** The claims of a token just signed here, read back without verification (it is ours); undefined for an opaque token. */
@@ -122,7 +125,7 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
       params = await readOAuthParams(ctx);
       if (!params.grant_type) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: grant_type');
       if (params.grant_type === 'client_credentials') await clientCredentials(env, engine, params, ctx);
-      if (params.grant_type === DEVICE_CODE_GRANT) poll = await pacePolling(env, params);
+      poll = await pacePolling(env, params);
       await constrainEngineGrant(engine, ctx, params);
     } catch (e) {
       if (e instanceof OAuthError) sendOAuthError(ctx, e);
@@ -138,11 +141,11 @@ export function tokenEndpoint(env: Env, engine: Engine): Koa.Middleware {
     const body = ctx.body as any;
     if (ctx.status === 200 && body?.access_token && ctx.state[DEFAULT_SCOPE]) body.scope = ctx.state[DEFAULT_SCOPE];
     // The engine answers with the API's scopes alone; Auth0 with what the access token says (the OIDC scopes too).
-    if (ctx.status === 200 && (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token' || params.grant_type === DEVICE_CODE_GRANT)) {
+    if (ctx.status === 200 && (params.grant_type === 'authorization_code' || params.grant_type === 'refresh_token' || POLLED_GRANTS.has(params.grant_type))) {
       const claimed = claimsOf(body?.access_token)?.scope;
       if (typeof claimed === 'string' && claimed) body.scope = claimed;
     }
-    if (params.grant_type === DEVICE_CODE_GRANT) await auth0PollAnswer(env, ctx, params, poll);
+    await auth0PollAnswer(env, ctx, params, poll);
     auth0ErrorBody(ctx);
     noteExecutions(ctx, codeExecutions(ctx));
     await recordExchange(env, engine, ctx, params);

@@ -1,7 +1,7 @@
 import type { UserRow } from '../store/schema.ts';
 import { badRequest } from '../lib/errors.ts';
 import { renderTemplate } from '../lib/templates.ts';
-import { sendMail } from '../login/mail.ts';
+import { sendTemplateMail } from '../login/template-mail.ts';
 import { tenantSettings } from '../management/tenant-settings.ts';
 import { clientPart, tenantPart } from '../actions/event-parts.ts';
 import { failureOf } from '../actions/runtime.ts';
@@ -76,21 +76,16 @@ async function runSendPhoneMessage(env: Env, m: OobMessage, msg: PhoneMessage) {
 }
 
 const MAIL_SUBJECT = '{{ friendly_name }} verification code';
+const MAIL_TEXT = 'Your verification code for {{ friendly_name }} is {{ code }}';
 const MAIL_BODY = `<!doctype html><html><body>
 <p>Your verification code for {{ friendly_name }} is <b>{{ code }}</b>.</p>
 <p>If you did not try to sign in, you can ignore this email, and you may want to change your password.</p>
 </body></html>`;
 
 async function sendMailCode(env: Env, m: OobMessage, friendly_name: string) {
-  const tpl = await env.store.getTenantDoc<Record<string, any>>('email-templates:mfa_oob_code');
-  const own = tpl?.enabled !== false && typeof tpl?.body === 'string' ? tpl : undefined;
   const vars = {
     code: m.code, friendly_name, user: userJson(m.user),
     application: { name: m.client?.data?.name ?? '', clientID: m.client?.id ?? '' }, tenant: { friendly_name },
   };
-  const what = 'mfa_oob_code email template';
-  const html = await renderTemplate(own?.body ?? MAIL_BODY, vars, what);
-  const subject = await renderTemplate(own?.subject ?? MAIL_SUBJECT, vars, what);
-  const from = own?.from ? await renderTemplate(String(own.from), vars, what) : undefined;
-  await sendMail(env, { to: m.to, subject, html, text: `Your verification code for ${friendly_name} is ${m.code}`, ...(from ? { from } : {}) });
+  await sendTemplateMail(env, 'mfa_oob_code', m.to, vars, { subject: MAIL_SUBJECT, html: MAIL_BODY, text: MAIL_TEXT });
 }
