@@ -69,14 +69,14 @@ function afterwards(env: Env, trigger: string, event: () => Promise<Record<strin
  * connection's checks, then the user, then the post-user-registration actions
  * in the background.
  */
-export async function registerUser(env: Env, origin: Origin, input: NewUser): Promise<UserRow> {
+export async function registerUser(env: Env, origin: Origin, input: NewUser, opts: { withoutPassword?: boolean } = {}): Promise<UserRow> {
   const named = input.connection ? await env.store.connections.findBy('name', input.connection) : undefined;
   if (named && PASSWORDLESS_STRATEGIES.has(named.data.strategy)) {
     if (input.password !== undefined) throw badRequest('Passwordless connections do not take a password.', 'invalid_body');
     return createPasswordlessUser(env, named, input);
   }
   let conn!: { id: string; data: any };
-  const row = await createUser(env, input, (checked, c) => preRegistration(env, origin, (conn = c), checked));
+  const row = await createUser(env, input, (checked, c) => preRegistration(env, origin, (conn = c), checked), opts);
   afterwards(env, 'post-user-registration', async () => ({ ...commonParts(env, origin, conn), user: userJson(row) }));
   return row;
 }

@@ -13,10 +13,11 @@ import { federatedRoutes } from './federated.ts';
 import { continueRoutes } from './continue.ts';
 import { mfaRoutes } from './mfa.ts';
 import { passwordlessRoutes } from './passwordless.ts';
+import { passkeyRoutes } from './passkeys.ts';
 import { cibaRoutes } from './ciba.ts';
 
 /** Every path loginRouter serves starts with one of these. */
-export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/v2/logout', '/login/callback', '/continue'] as const;
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/passkey/', '/v2/logout', '/login/callback', '/continue'] as const;
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
@@ -33,6 +34,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   continueRoutes(router, env, engine);
   mfaRoutes(router, env, engine);
   passwordlessRoutes(router, env, engine);
+  passkeyRoutes(router, env, engine);
   cibaRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);

@@ -23,7 +23,7 @@ function passwordOf(row: UserRow) {
 
 /** What a read shows: every field but the secrets, confirmed since this API only adds verified methods. */
 function methodJson(a: Authenticator) {
-  const { id, type, created_at, totp_secret: _s, recovery_code_hash: _h, ...rest } = a;
+  const { id, type, created_at, totp_secret: _s, recovery_code_hash: _h, counter: _c, ...rest } = a;
   return { id, type, confirmed: true, ...rest, created_at };
 }
 /** What a create or a replace answers (Auth0's schema for them has no `confirmed`). */

@@ -78,6 +78,8 @@ const ENGINE_GRANTS = new Set([
   // The MFA API's grants (grants-mfa.ts).
   'http://auth0.com/oauth/grant-type/mfa-otp', 'http://auth0.com/oauth/grant-type/mfa-recovery-code', 'http://auth0.com/oauth/grant-type/mfa-oob',
   'http://auth0.com/oauth/grant-type/passwordless/otp',
+  // The passkey grant (grants-passkey.ts).
+  'urn:okta:params:oauth:grant-type:webauthn',
 ]);
 
 function validUrl(u: unknown): u is string {

@@ -14,6 +14,7 @@ import { registerPasswordGrants } from './grants-password.ts';
 import { registerPasswordlessGrant } from './grants-passwordless.ts';
 import { registerTokenExchangeGrant } from './grants-token-exchange.ts';
 import { registerMfaGrants } from './grants-mfa.ts';
+import { registerPasskeyGrant } from './grants-passkey.ts';
 import { keepErrorFields } from './errors.ts';
 import { interactionUrl, loadExistingGrantFor, restoreOfflineAccess } from './interactions.ts';
 import { installRedirectUriRule } from './redirect-uri.ts';
@@ -243,6 +244,7 @@ export function buildProvider(deps: EngineDeps): Provider {
   registerPasswordlessGrant(provider, userTokens);
   registerMfaGrants(provider, userTokens);
   registerTokenExchangeGrant(provider, userTokens);
+  registerPasskeyGrant(provider, userTokens);
   keepErrorFields(provider);
   // RP-initiated logout reaches the tenant log as /v2/logout does.
   provider.on('end_session.success', (ctx: any) => env.events.record({

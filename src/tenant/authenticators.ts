@@ -38,6 +38,9 @@ export interface Authenticator {
   user_agent?: string;
   user_handle?: string;
   transports?: string[];
+  /** A passkey's signature counter, kept to refuse a cloned authenticator (never answered). */
+  counter?: number;
+  last_auth_at?: string;
 }
 
 export interface MfaState {

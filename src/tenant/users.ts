@@ -75,20 +75,24 @@ export interface NewUser {
 /**
  * A new database user. `before` sees the input once it passed the
  * connection's checks and answers what to store (the pre-user-registration
- * actions, which may refuse it).
+ * actions, which may refuse it). A user who signs up with a passkey
+ * (`withoutPassword`) has no password.
  */
 export async function createUser(
   env: Env, input: NewUser, before?: (checked: NewUser, conn: { id: string; data: any }) => Promise<NewUser>,
+  { withoutPassword = false } = {},
 ): Promise<UserRow> {
   const conn = await findDbConnection(env, input.connection);
   if (conn.data.strategy !== 'auth0') throw badRequest('Only database connections can create users.', 'operation_not_supported');
   const opts = conn.data.options ?? {};
   if (!input.email && !(opts.requires_username && input.username)) throw badRequest("Payload validation error: 'Missing required property: email'.");
   if (opts.requires_username && !input.username) throw badRequest("Payload validation error: 'Missing required property: username'.");
-  const password = input.password;
-  if (!password) throw badRequest("Payload validation error: 'Missing required property: password'.");
-  const check = checkPassword(opts, { ...input, password });
-  if (!check.ok) throw passwordError(check);
+  const password = withoutPassword ? undefined : input.password;
+  if (!withoutPassword) {
+    if (!password) throw badRequest("Payload validation error: 'Missing required property: password'.");
+    const check = checkPassword(opts, { ...input, password });
+    if (!check.ok) throw passwordError(check);
+  }
   if (input.username && await env.store.usersQuery({ linked: true }).select('user_id').where('connection', '=', conn.data.name).where('username', '=', input.username).executeTakeFirst()) {
     throw conflict('The username provided is in use already.', 'auth0_idp_error');
   }
@@ -97,7 +101,7 @@ export async function createUser(
   const bare = input.user_id ? String(input.user_id).replace(/^auth0\|/, '') : ids.user();
   return insertNewUser(env, { connection: conn.data.name, provider: 'auth0', identityId: bare, handle: input.username }, input, {
     data: { ...(input.phone_verified ? { phone_verified: true } : {}), password_history: [] },
-    password_hash: await hashPassword(password),
+    password_hash: password ? await hashPassword(password) : null,
   });
 }
 
