@@ -190,6 +190,8 @@ test('bad requests get Auth0 error bodies and 4xx, and send no mail', async () =
   assertAuth0Error(await bcAuthorize({ ...base, scope: 'profile' }), 400, 'invalid_request', /openid/);
   assertAuth0Error(await bcAuthorize({ ...base, audience: 'https://unknown-api.example/' }), 400, 'access_denied', 'Service not found: https://unknown-api.example/');
   assertAuth0Error(await bcAuthorize({ ...base, client_secret: 'wrong' }), 401, 'access_denied', 'Unauthorized');
+  const rar = await bcAuthorize({ ...base, authorization_details: JSON.stringify([{ type: 'payment_initiation', amount: 42 }]) });
+  assertAuth0Error(rar, 400, 'invalid_request', 'authorization_details is not supported');
   const garbled = await fetch(`${s.baseUrl}/bc-authorize`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"client_id":' });
   assert.equal(garbled.status, 400);
   assert.equal((await garbled.json() as any).error, 'invalid_request');

@@ -127,6 +127,8 @@ export function backchannelAuthenticationEndpoint(env: Env, engine: Engine): Koa
       if (params.requested_expiry !== undefined && !/^[1-9]\d{0,8}$/.test(params.requested_expiry)) {
         throw new OAuthError(400, 'invalid_request', `requested_expiry must be between 1 and ${MAX_EMAIL_EXPIRY}`);
       }
+      // Rich authorization requests are not enabled in the engine, which would drop them unseen.
+      if (params.authorization_details !== undefined) throw new OAuthError(400, 'invalid_request', 'authorization_details is not supported');
       audienceAsResource(params, (await engine.settings.load()).default_audience);
     } catch (e) {
       if (!(e instanceof OAuthError)) throw e;
