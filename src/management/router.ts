@@ -1,6 +1,5 @@
 import Router from '@koa/router';
 import type Koa from 'koa';
-import { errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { ApiError, badRequest, notFound } from '../lib/errors.ts';
 import { readJsonBody } from '../lib/body.ts';
 import { readFormBody } from '../lib/multipart.ts';
@@ -8,13 +7,14 @@ import type { Env } from '../tenant/env.ts';
 import { findOperation, pathEnums, validationMessage, validatorsFor, type OpSpec } from './spec.ts';
 import { RateLimiter } from './ratelimit.ts';
 import { isCurrentUserScope, SELF_WRITABLE } from '../tenant/current-user-scopes.ts';
+import { insufficientScope, verifyApiToken, type ApiToken } from '../tenant/access-tokens.ts';
 
 export interface OpContext {
   env: Env;
   params: Record<string, string>;
   query: Record<string, any>;
   body: any;
-  token: JWTPayload & { scope?: string; azp?: string };
+  token: ApiToken;
   koa: Koa.Context;
   /** Set when only a `current_user` scope let the token in: the one user the handler may act on or for. */
   self?: string;
@@ -35,20 +35,10 @@ function unauthorized(message: string, errorCode = 'invalid_token') { return new
 async function authenticate(env: Env, header: string | undefined) {
   const m = /^Bearer\s+(\S+)$/i.exec(header ?? '');
   if (!m) throw unauthorized('Missing authentication', 'missing_authentication');
-  try {
-    const { payload } = await jwtVerify(m[1], env.keys.verifier, { issuer: env.issuer, algorithms: ['RS256'] });
-    const aud = Array.isArray(payload.aud) ? payload.aud : [payload.aud];
-    if (!aud.includes(env.mgmtAudience)) throw unauthorized(`Bad audience: ${aud.join(' ')}`);
-    return payload as OpContext['token'];
-  } catch (e) {
-    if (e instanceof ApiError) throw e;
-    if (e instanceof joseErrors.JWTExpired) throw unauthorized('Expired token received for JSON Web Token validation');
-    if (e instanceof joseErrors.JWTClaimValidationFailed && e.claim === 'iss') throw unauthorized(`Bad issuer: ${String((e.payload as any)?.iss ?? '')}`);
-    throw unauthorized('Invalid token');
-  }
+  return verifyApiToken(env, m[1], env.mgmtAudience);
 }
 
-export const insufficientScope = (scopes: string[]) => new ApiError(403, `Insufficient scope, expected any of: ${scopes.join(',')}`, 'insufficient_scope');
+export { insufficientScope };
 
 /** Throws unless the token holds one of the operation's scopes; true when only a `current_user` scope let it in. */
 function checkScope(op: OpSpec, token: OpContext['token']): boolean {

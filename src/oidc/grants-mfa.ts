@@ -9,6 +9,10 @@ import { OTP_FACTOR, RECOVERY_CODE_FACTOR, oobFactor, spendSecondFactor, type Fa
 import { requestFacts } from '../tenant/logs.ts';
 import { Auth0GrantError } from './errors.ts';
 import { openMfaToken, sealMfaToken, type MfaContext } from './mfa-token.ts';
+import { holdsScope, openMfaBearer, type MfaCaller } from './mfa-access-token.ts';
+import { mfaApiNeed } from './mfa-audience.ts';
+import { ApiError } from '../lib/errors.ts';
+import { insufficientScope } from '../tenant/access-tokens.ts';
 import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
 
 // The Resource Owner Password grant with a second factor, as Auth0's MFA API
@@ -33,7 +37,8 @@ export async function demandSecondFactor(
   { env, postLogin }: UserTokenDeps, ctx: any, user: UserRow, login: Omit<MfaContext, 'sub' | 'claims' | 'exp'>,
 ) {
   const claims = await postLogin.run(ctx, user.user_id);
-  const need = await mfaNeed(env, claims.mfa);
+  let need = await mfaNeed(env, claims.mfa);
+  if (need.kind === 'none') need = (await mfaApiNeed(env, login.audience, async () => mfaOf(user))) ?? need;
   if (need.kind === 'none') return;
   if (need.kind === 'unavailable') throw new Auth0GrantError(403, 'access_denied', MFA_UNAVAILABLE);
   // A user with no authenticator for the offered factors enrolls one (/mfa/associate) before the first code.
@@ -76,6 +81,23 @@ async function userOf(env: Env, sub: string): Promise<UserRow> {
   return row;
 }
 
+/**
+ * Whose code this is. The mfa-otp and mfa-oob grants also confirm an
+ * enrollment made with an MFA API access token, which Auth0 then takes as
+ * the mfa_token if it holds `enroll`; a recovery code needs an mfa_token.
+ */
+async function grantCaller(env: Env, factor: GrantFactor, token: unknown): Promise<MfaCaller> {
+  if (factor === RECOVERY_CODE) return openMfaToken(env, token);
+  let caller: MfaCaller;
+  try {
+    caller = await openMfaBearer(env, token);
+  } catch (e) {
+    throw e instanceof ApiError ? new Auth0GrantError(403, 'invalid_grant', e.message) : e;
+  }
+  if (!holdsScope(caller, 'enroll')) throw new Auth0GrantError(403, 'insufficient_scope', insufficientScope(['enroll']).message);
+  return caller;
+}
+
 export function registerMfaGrants(provider: Provider, deps: UserTokenDeps) {
   const { env, postLogin } = deps;
   const grant = (factor: GrantFactor) => async (ctx: any) => {
@@ -84,7 +106,7 @@ export function registerMfaGrants(provider: Provider, deps: UserTokenDeps) {
     // Every code Postern sends is typed back (binding method `prompt`): there is no push to wait for.
     const missing = needed.filter((p) => !params[p]);
     if (missing.length) throw new errors.InvalidRequest(`missing required parameter(s) (${missing.join(', ')})`);
-    const mfa = openMfaToken(env, params.mfa_token);
+    const mfa = await grantCaller(env, factor, params.mfa_token);
     if (mfa.client_id !== client.clientId) throw new Auth0GrantError(403, 'invalid_grant', 'The mfa_token was issued to another application.');
     await userOf(env, mfa.sub);
     const facts = { ...requestFacts(ctx), client_id: client.clientId, client_name: client.clientName };
@@ -98,7 +120,8 @@ export function registerMfaGrants(provider: Provider, deps: UserTokenDeps) {
     // What the password grant asked for is this request's scope; the access token's claims read it from the parameters.
     params.scope = mfa.scope.join(' ');
     await issueUserTokens(provider, deps, ctx, mfa.sub, {
-      requested: new Set(mfa.scope), audience: params.audience || mfa.audience, gty: mfa.gty, amr: ['mfa'],
+      // An access token's holder gets that API's tokens again, not another API's.
+      requested: new Set(mfa.scope), audience: mfa.accessToken ? mfa.audience : params.audience || mfa.audience, gty: mfa.gty, amr: ['mfa'],
     });
     // auth0-auth-js reads the next recovery code from the token response.
     if (spent.successor) ctx.body.recovery_code = spent.successor;

@@ -12,16 +12,20 @@ import { secretMatches } from './clients.ts';
 import { allowOrigin, preflight } from './cors.ts';
 import { Auth0GrantError, OAuthError, sendOAuthError } from './errors.ts';
 import { openMfaToken, type MfaContext } from './mfa-token.ts';
+import { holdsScope, openMfaBearer, type MfaCaller } from './mfa-access-token.ts';
+import type { MfaApiScope } from './mfa-audience.ts';
+import { insufficientScope } from '../tenant/access-tokens.ts';
 import type { Engine } from './provider.ts';
 
-// Auth0's MFA API (/mfa/*) for an application that logs users in with their
-// password: what the user has enrolled, enrolling an authenticator app,
-// asking for a code, removing an authenticator. The caller holds the
-// mfa_token of an mfa_required answer; the code itself is then traded for
-// tokens at /oauth/token (grants-mfa.ts). The factors are the authenticator
-// app's one-time password (`otp`) and codes sent by SMS, voice call or email
-// (`oob`, binding method `prompt`), with a recovery code beside them; push
-// (`auth0` channel) is not offered.
+// Auth0's MFA API (/mfa/*): what the user has enrolled, enrolling an
+// authenticator app, asking for a code, removing an authenticator. The caller
+// holds the mfa_token of an mfa_required answer (a password login), or an
+// access token for the MFA API's audience (mfa-audience.ts) with the
+// operation's scope; /mfa/challenge takes only the mfa_token, as at Auth0.
+// The code itself is then traded for tokens at /oauth/token (grants-mfa.ts).
+// The factors are the authenticator app's one-time password (`otp`) and codes
+// sent by SMS, voice call or email (`oob`, binding method `prompt`), with a
+// recovery code beside them; push (`auth0` channel) is not offered.
 
 export const MFA_API_PATHS = ['/mfa/'] as const;
 
@@ -49,24 +53,33 @@ const answering = (handler: Handler): Koa.Middleware => async (ctx) => {
   }
 };
 
-/** The mfa_token of `Authorization: Bearer`; a bearer's refusals are 401s, as for any bearer token. */
-async function bearerToken(env: Env, ctx: Koa.Context): Promise<MfaContext> {
+/**
+ * The caller of `Authorization: Bearer` (an mfa_token or an MFA API access
+ * token, mfa-access-token.ts); a bearer's refusals are 401s, as for any
+ * bearer token, and an access token without the operation's scope is 403.
+ */
+async function bearerCaller(env: Env, ctx: Koa.Context, scope: MfaApiScope): Promise<MfaCaller> {
   const m = /^Bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'));
   const refuse = (error: string, description: string) => {
     ctx.set('WWW-Authenticate', `Bearer error="${error}"`);
     return new OAuthError(401, error, description);
   };
-  if (!m) throw refuse('invalid_token', 'An mfa_token is required in the Authorization header (Bearer).');
-  let mfa: MfaContext;
+  if (!m) throw refuse('invalid_token', 'An mfa_token or an access token for the MFA API is required in the Authorization header (Bearer).');
+  let caller: MfaCaller;
   try {
-    mfa = openMfaToken(env, m[1]);
+    caller = await openMfaBearer(env, m[1]);
   } catch (e) {
+    if (e instanceof ApiError && e.statusCode === 401) throw refuse('invalid_token', e.message);
     if (!(e instanceof Auth0GrantError)) throw e;
     throw refuse((e as any).error === 'expired_token' ? 'expired_token' : 'invalid_token', (e as any).error_description);
   }
-  const user = await env.store.getUser(mfa.sub);
-  if (!user || user.blocked) throw refuse('invalid_token', 'The user of this mfa_token no longer exists or is blocked.');
-  return mfa;
+  if (!holdsScope(caller, scope)) {
+    ctx.set('WWW-Authenticate', `Bearer error="insufficient_scope", scope="${scope}"`);
+    throw insufficientScope([scope]);
+  }
+  const user = await env.store.getUser(caller.sub);
+  if (!user || user.blocked) throw refuse('invalid_token', `The user of this ${caller.accessToken ? 'access token' : 'mfa_token'} no longer exists or is blocked.`);
+  return caller;
 }
 
 /** A browser's request is answered only for an origin the application allows (auth0-spa-js calls /mfa/* across origins). */
@@ -74,9 +87,10 @@ async function originAllowed(env: Env, ctx: Koa.Context, clientId: string) {
   if (!(await allowOrigin(ctx, env, clientId))) throw new OAuthError(403, 'access_denied', `Origin ${ctx.get('Origin')} is not allowed for this client.`);
 }
 
-const withMfaToken = (env: Env, handler: (ctx: Koa.Context, mfa: MfaContext) => Promise<void>) =>
+/** An operation of the MFA API, for either bearer; `scope` is what an access token needs for it. */
+const withBearer = (env: Env, scope: MfaApiScope, handler: (ctx: Koa.Context, mfa: MfaCaller) => Promise<void>) =>
   answering(async (ctx) => {
-    const mfa = await bearerToken(env, ctx);
+    const mfa = await bearerCaller(env, ctx, scope);
     await originAllowed(env, ctx, mfa.client_id);
     await handler(ctx, mfa);
   });
@@ -119,7 +133,7 @@ export function mfaApi(env: Env, engine: Engine): Router {
   const router = new Router();
   router.options('/mfa/{*rest}', preflight('GET, POST, DELETE'));
 
-  router.get('/mfa/authenticators', withMfaToken(env, async (ctx, mfa) => {
+  router.get('/mfa/authenticators', withBearer(env, 'read:authenticators', async (ctx, mfa) => {
     ctx.body = authenticatorList(await mfaStateOf(env, mfa.sub));
   }));
 
@@ -128,7 +142,7 @@ export function mfaApi(env: Env, engine: Engine): Router {
     return code ? { recovery_codes: [code] } : {};
   };
 
-  router.post('/mfa/associate', withMfaToken(env, async (ctx, mfa) => {
+  router.post('/mfa/associate', withBearer(env, 'enroll', async (ctx, mfa) => {
     const body = await readParams(ctx);
     const types = listParam(body.authenticator_types, 'authenticator_types');
     if (types.length !== 1 || (types[0] !== 'otp' && types[0] !== 'oob')) throw unsupported(`authenticator_types ${types.join(', ')}`);
@@ -146,7 +160,7 @@ export function mfaApi(env: Env, engine: Engine): Router {
   }));
 
   /** Sends the first code to a phone number or address; it is enrolled when that code comes back (mfa-oob grant). */
-  async function associateOob(ctx: Koa.Context, mfa: MfaContext, body: Record<string, any>) {
+  async function associateOob(ctx: Koa.Context, mfa: MfaCaller, body: Record<string, any>) {
     const channels = listParam(body.oob_channels, 'oob_channels');
     const channel = channels[0];
     if (channels.length !== 1 || (channel !== 'sms' && channel !== 'voice' && channel !== 'email')) throw unsupported(`oob_channels ${channels.join(', ')}`);
@@ -189,7 +203,7 @@ export function mfaApi(env: Env, engine: Engine): Router {
     ctx.body = { challenge_type: 'oob', oob_code: await sendOobCode(env, { user, authenticator: chosen, client }), binding_method: 'prompt' };
   }));
 
-  router.delete('/mfa/authenticators/:id', withMfaToken(env, async (ctx, mfa) => {
+  router.delete('/mfa/authenticators/:id', withBearer(env, 'remove:authenticators', async (ctx, mfa) => {
     const id = ctx.params.id;
     await changeMfa(env, mfa.sub, (state) => {
       if (state.pending_totp?.id === id) return { ...state, pending_totp: undefined };

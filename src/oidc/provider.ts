@@ -5,6 +5,7 @@ import type { Env } from '../tenant/env.ts';
 import { adapterFactory } from './adapter.ts';
 import { ClientCache, engineMetadata, type CachedClient } from './clients.ts';
 import { ResourceServerCache } from './resource-servers.ts';
+import { refuseMfaApiCaller } from './mfa-audience.ts';
 import { AUTH0_PATHS } from './paths.ts';
 import { CLAIMS_BY_SCOPE, findAccountFor } from './account.ts';
 import { userAccessTokenClaims } from './claims.ts';
@@ -116,11 +117,12 @@ export function buildProvider(deps: EngineDeps): Provider {
     // Auth0 answers an unknown audience with access_denied, at /authorize too.
     if (!api) throw new errors.AccessDenied(`Service not found: ${indicator}`);
     const cached = await clients.get(client.clientId);
+    const cc = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
+    refuseMfaApiCaller(env, indicator, cached, cc);
     refuseUnprovenToken(ctx, cached?.data, api.data);
     // Client credentials may carry only what a client grant allows; a request
     // that names no scope gets all of them later (DEFAULT_SCOPE), and the
     // engine need not filter an empty request against hundreds of scopes.
-    const cc = ctx.oidc.route === 'token' && ctx.oidc.params?.grant_type === 'client_credentials';
     const scope = cc
       ? (ctx.state?.[DEFAULT_SCOPE] ? '' : cached?.grantScope.get(indicator) ?? '')
       : userGrantableScopes(api.data).join(' ');

@@ -39,6 +39,12 @@ export async function mfaNeed(env: Env, asked?: ActionMfa): Promise<MfaNeed> {
   return offered.length ? { kind: 'required', factors: offered } : UNAVAILABLE;
 }
 
+/** The enabled factors Postern offers, whatever the policy says: what an MFA API access token may enroll. */
+export async function offeredFactors(env: Env): Promise<Offered[]> {
+  const factors = await enabledFactors(env);
+  return OFFERED.filter((f) => factors[f]?.enabled);
+}
+
 /** A remembered browser may skip MFA, unless the action that asked for it did not allow that (Auth0's default for actions). */
 export const rememberAllowed = (asked?: ActionMfa) => !asked || asked.allowRememberBrowser === true;
 
