@@ -260,15 +260,19 @@ test('with the SMS and email factors off, oob enrollment is refused and an oob c
   assert.equal((await raw('/mfa/challenge', { json: { mfa_token: 42, client_id: app.client_id } })).status, 400);
 });
 
-test('deleting an authenticator: 204, gone from the list, 404 after; the next login enrolls again', async () => {
+test('an mfa_token, which a password alone gets, can neither remove an authenticator nor add a second one', async () => {
   await enroll('dave');
   const { mfaToken } = await mfaRequired('dave');
   const totp = (await auth().mfa.listAuthenticators({ mfaToken })).find((a: any) => a.authenticatorType === 'otp')!;
-  await auth().mfa.deleteAuthenticator({ authenticatorId: totp.id, mfaToken } as any);
-  assert.equal((await auth().mfa.listAuthenticators({ mfaToken })).some((a: any) => a.id === totp.id), false);
   assert.deepEqual(await raw(`/mfa/authenticators/${encodeURIComponent(totp.id)}`, { method: 'DELETE', bearer: mfaToken }),
-    { status: 404, body: { error: 'not_found', error_description: 'The authenticator does not exist.' } });
-  assert.deepEqual((await mfaRequired('dave')).requirements, { enroll: [{ type: 'otp' }] });
+    { status: 403, body: { error: 'insufficient_scope', error_description: 'Insufficient scope, expected any of: remove:authenticators' } });
+  assert.deepEqual(await raw('/mfa/associate', { json: { authenticator_types: ['otp'] }, bearer: mfaToken }),
+    { status: 403, body: { error: 'access_denied', error_description: 'User is already enrolled.' } });
+  assert.deepEqual(await raw('/mfa/associate', { json: { authenticator_types: ['oob'], oob_channels: ['email'], email: 'attacker@example.com' }, bearer: mfaToken }),
+    { status: 403, body: { error: 'access_denied', error_description: 'User is already enrolled.' } });
+  // Nothing changed: the app is still there and the next login still asks for its code.
+  assert.ok((await auth().mfa.listAuthenticators({ mfaToken })).some((a: any) => a.id === totp.id));
+  assert.deepEqual((await mfaRequired('dave')).requirements, { challenge: [{ type: 'otp' }] });
 });
 
 test('an application without the MFA grant types gets unauthorized_client', async () => {

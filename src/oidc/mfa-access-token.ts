@@ -34,5 +34,9 @@ export async function openMfaBearer(env: Env, token: unknown): Promise<MfaCaller
   };
 }
 
-/** Whether the caller may do what needs `scope`; an mfa_token may do all of it, as today. */
-export const holdsScope = (caller: MfaCaller, scope: MfaApiScope) => !caller.accessToken || caller.scope.includes(scope);
+/**
+ * Whether the caller may do what needs `scope`. An mfa_token, which a password
+ * alone gets, may list and enroll but never remove: removing the factors that
+ * guard an account takes an access token with `remove:authenticators`, as at Auth0.
+ */
+export const holdsScope = (caller: MfaCaller, scope: MfaApiScope) => (caller.accessToken ? caller.scope.includes(scope) : scope !== 'remove:authenticators');

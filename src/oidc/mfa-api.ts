@@ -5,7 +5,7 @@ import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import { changeMfa, enrollmentIdOf, mfaOf, type Authenticator, type MfaState } from '../tenant/authenticators.ts';
 import { channelOf, maskedAddress, newOobAuthenticator, sendOobCode } from '../tenant/mfa-oob.ts';
-import { phoneChannelAllowed, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
+import { OFFERED, phoneChannelAllowed, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
 import { firstRecoveryCode, mfaStateOf, pendingOtpEnrollment } from '../tenant/otp.ts';
 import { loadUser } from '../tenant/users.ts';
 import { secretMatches } from './clients.ts';
@@ -143,6 +143,8 @@ export function mfaApi(env: Env, engine: Engine): Router {
   };
 
   router.post('/mfa/associate', withBearer(env, 'enroll', async (ctx, mfa) => {
+    // An mfa_token enrolls a first factor only: with one enrolled, a password alone must not add another.
+    if (!mfa.accessToken && usableAuthenticators(mfaOf(await loadUser(env, mfa.sub)), OFFERED).length) throw ALREADY_ENROLLED();
     const body = await readParams(ctx);
     const types = listParam(body.authenticator_types, 'authenticator_types');
     if (types.length !== 1 || (types[0] !== 'otp' && types[0] !== 'oob')) throw unsupported(`authenticator_types ${types.join(', ')}`);

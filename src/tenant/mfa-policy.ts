@@ -15,7 +15,7 @@ export interface ActionMfa { provider: string; allowRememberBrowser?: boolean }
 
 /** The Guardian factors Postern can ask for, by their Guardian names. */
 export type Offered = 'otp' | 'sms' | 'email';
-const OFFERED: Offered[] = ['otp', 'sms', 'email'];
+export const OFFERED: Offered[] = ['otp', 'sms', 'email'];
 
 export type MfaNeed = { kind: 'none' } | { kind: 'unavailable' } | { kind: 'required'; factors: Offered[] };
 const NONE: MfaNeed = { kind: 'none' };
