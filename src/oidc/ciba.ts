@@ -3,11 +3,10 @@ import { errors } from 'oidc-provider';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from './provider.ts';
 import type { ClientCache } from './clients.ts';
-import { audienceAsResource, handToEngine, readOAuthParams } from './engine-request.ts';
-import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
+import { OAuthError } from './errors.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { AUTH0_PATHS } from './paths.ts';
-import { POLLED_GRANTS, POLL_INTERVAL } from './polling.ts';
+import { POLLED_GRANTS, POLL_INTERVAL, startEndpoint } from './polling.ts';
 import { sendApprovalMail } from '../login/ciba.ts';
 
 // Client-Initiated Backchannel Authentication as Auth0 runs it, on the
@@ -90,38 +89,15 @@ export function cibaFeature(env: Env, clients: ClientCache) {
 /** How long a request lives: what the application asked for, else Auth0's default. */
 export const cibaTtl = (ctx: any) => Number(ctx?.oidc?.params?.requested_expiry) || CIBA_DEFAULT_EXPIRY;
 
-/** The engine's refusals at /bc-authorize, in Auth0's statuses. */
-function auth0CibaError(ctx: Koa.Context) {
-  const body = ctx.body as any;
-  if (!body?.error) return;
-  if (body.error === 'unauthorized_client' || (body.error === 'invalid_request' && /not allowed for this client/.test(body.error_description ?? ''))) {
-    ctx.status = 403;
-    ctx.body = { error: 'unauthorized_client', error_description: `Grant type '${CIBA_GRANT}' not allowed for the client.` };
-  }
-  auth0ErrorBody(ctx);
-}
-
 /**
- * POST /bc-authorize in front of the engine: JSON or form bodies, `audience`
- * (or the tenant's default audience) as the resource indicator, node-auth0's
- * old `request_expiry` name, and Auth0's answer, which adds `interval`. The
- * engine authenticates the client before any of the hooks above run, so only
- * the application itself learns why its request was refused.
+ * POST /bc-authorize in front of the engine: node-auth0's old `request_expiry`
+ * name, and Auth0's answer, which adds `interval`.
  */
 export function backchannelAuthenticationEndpoint(env: Env, engine: Engine): Koa.Middleware {
-  const failed = async (ctx: Koa.Context, clientId: unknown) => {
-    const client = typeof clientId === 'string' && clientId ? await engine.clients.get(clientId) : undefined;
-    env.events.record({
-      ...requestFacts(ctx), type: 'ciba_start_failed', description: String((ctx.body as any)?.error_description ?? 'CIBA start failed'),
-      client_id: client ? clientId as string : undefined, client_name: client?.data.name,
-    });
-  };
-  return async (ctx, next) => {
-    if (ctx.method !== 'POST' || ctx.path !== AUTH0_PATHS.backchannel_authentication) return next();
-    let params: Record<string, string> | undefined;
-    try {
-      params = await readOAuthParams(ctx);
-      if (!params.client_id) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: client_id');
+  return startEndpoint(env, engine, {
+    path: AUTH0_PATHS.backchannel_authentication,
+    failed: { type: 'ciba_start_failed', description: 'CIBA start failed' },
+    prepare: (params) => {
       if (params.request_expiry !== undefined && params.requested_expiry === undefined) params.requested_expiry = params.request_expiry;
       delete params.request_expiry;
       if (params.requested_expiry !== undefined && !/^[1-9]\d{0,8}$/.test(params.requested_expiry)) {
@@ -129,20 +105,13 @@ export function backchannelAuthenticationEndpoint(env: Env, engine: Engine): Koa
       }
       // Rich authorization requests are not enabled in the engine, which would drop them unseen.
       if (params.authorization_details !== undefined) throw new OAuthError(400, 'invalid_request', 'authorization_details is not supported');
-      audienceAsResource(params, (await engine.settings.load()).default_audience);
-    } catch (e) {
-      if (!(e instanceof OAuthError)) throw e;
-      sendOAuthError(ctx, e);
-      return failed(ctx, params?.client_id);
-    }
-    handToEngine(ctx, params);
-    await next();
-    const body = ctx.body as any;
-    if (ctx.status === 200 && body?.auth_req_id) {
-      ctx.body = { auth_req_id: body.auth_req_id, expires_in: body.expires_in, interval: POLL_INTERVAL };
-      return;
-    }
-    auth0CibaError(ctx);
-    await failed(ctx, params.client_id);
-  };
+    },
+    answer: (body) => body?.auth_req_id && { auth_req_id: body.auth_req_id, expires_in: body.expires_in, interval: POLL_INTERVAL },
+    refusal: (ctx, body) => {
+      if (body.error === 'unauthorized_client' || (body.error === 'invalid_request' && /not allowed for this client/.test(body.error_description ?? ''))) {
+        ctx.status = 403;
+        ctx.body = { error: 'unauthorized_client', error_description: `Grant type '${CIBA_GRANT}' not allowed for the client.` };
+      }
+    },
+  });
 }

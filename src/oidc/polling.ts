@@ -1,6 +1,9 @@
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
-import { OAuthError } from './errors.ts';
+import type { Engine } from './provider.ts';
+import { requestFacts } from '../tenant/logs.ts';
+import { audienceAsResource, handToEngine, readOAuthParams } from './engine-request.ts';
+import { OAuthError, auth0ErrorBody, sendOAuthError } from './errors.ts';
 
 // The grants a client polls for until a person decides elsewhere: the device
 // flow and CIBA. The engine answers each poll but does not pace them; Auth0
@@ -77,4 +80,59 @@ export async function auth0PollAnswer(env: Env, ctx: Koa.Context, params: Record
     if (body.error_description === 'End-User aborted interaction') body.error_description = 'User cancelled the confirmation prompt or consent page.';
     body.error_description ??= kind.denied;
   }
+}
+
+/** What differs between the endpoints that start a polled grant (/oauth/device/code, /bc-authorize). */
+export interface StartEndpoint {
+  path: string;
+  /** The log event of a refused start. */
+  failed: { type: string; description: string };
+  /** Auth0's own checks and names for the parameters, before the engine sees them. */
+  prepare?: (params: Record<string, string>) => void;
+  /** Auth0's answer made from the engine's successful one; undefined when the engine refused. */
+  answer: (body: any) => object | undefined;
+  /** The engine's refusals in Auth0's words and statuses, before the common rewrite. */
+  refusal?: (ctx: Koa.Context, body: any) => void;
+}
+
+/**
+ * The front of an engine endpoint that starts a polled grant: JSON or form
+ * bodies, `audience` (or the tenant's default audience) as the resource
+ * indicator, then the engine, which authenticates the client first, so only a
+ * caller that proved to be the application learns why it was refused.
+ */
+export function startEndpoint(env: Env, engine: Engine, spec: StartEndpoint): Koa.Middleware {
+  const failed = async (ctx: Koa.Context, clientId: unknown) => {
+    const client = typeof clientId === 'string' && clientId ? await engine.clients.get(clientId) : undefined;
+    env.events.record({
+      ...requestFacts(ctx), type: spec.failed.type, description: String((ctx.body as any)?.error_description ?? spec.failed.description),
+      client_id: client ? clientId as string : undefined, client_name: client?.data.name,
+    });
+  };
+  return async (ctx, next) => {
+    if (ctx.method !== 'POST' || ctx.path !== spec.path) return next();
+    let params: Record<string, string> | undefined;
+    try {
+      params = await readOAuthParams(ctx);
+      if (!params.client_id) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: client_id');
+      spec.prepare?.(params);
+      audienceAsResource(params, (await engine.settings.load()).default_audience);
+    } catch (e) {
+      if (!(e instanceof OAuthError)) throw e;
+      sendOAuthError(ctx, e);
+      return failed(ctx, params?.client_id);
+    }
+    handToEngine(ctx, params);
+    await next();
+    const answer = ctx.status === 200 ? spec.answer(ctx.body) : undefined;
+    if (answer) {
+      ctx.body = answer;
+      return;
+    }
+    if ((ctx.body as any)?.error) {
+      spec.refusal?.(ctx, ctx.body);
+      auth0ErrorBody(ctx);
+    }
+    await failed(ctx, params.client_id);
+  };
 }
