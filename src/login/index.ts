@@ -15,9 +15,10 @@ import { mfaRoutes } from './mfa.ts';
 import { passwordlessRoutes } from './passwordless.ts';
 import { passkeyRoutes } from './passkeys.ts';
 import { cibaRoutes } from './ciba.ts';
+import { crossOriginRoutes } from './cross-origin.ts';
 
 /** Every path loginRouter serves starts with one of these. */
-export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/passkey/', '/v2/logout', '/login/callback', '/continue'] as const;
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/passkey/', '/v2/logout', '/login/callback', '/continue', '/co/'] as const;
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
@@ -36,6 +37,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   passwordlessRoutes(router, env, engine);
   passkeyRoutes(router, env, engine);
   cibaRoutes(router, env, engine);
+  crossOriginRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);

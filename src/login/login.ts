@@ -10,6 +10,7 @@ import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, 
 import { identifierForm, loginForm } from './pages.ts';
 import { connectionForEmail, enterpriseConnections, redirectUpstream } from './federated.ts';
 import { loginPasswordlessConnection, renderAddressPage, ticketLogin } from './passwordless.ts';
+import { crossOriginTicketLogin } from './cross-origin.ts';
 
 // /u/login: email (or, where the connection requires one, username) and
 // password against the application's database connection.
@@ -65,6 +66,7 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
   router.get('/u/login', async (ctx) => {
     const lc = await loadInteraction(ctx, engine, ctx.query.state);
     if (!lc) return;
+    if (lc.interaction.params.login_ticket) return crossOriginTicketLogin(ctx, env, lc);
     // /authorize?connection=<enterprise connection> goes straight to its IdP.
     const named = lc.interaction.params.connection;
     const enterprise = named ? (await enterpriseConnections(env, lc.client.id)).find((c) => c.data.name === named) : undefined;

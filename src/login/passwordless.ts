@@ -6,7 +6,8 @@ import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { callerAuthenticated } from '../oidc/client-assertion.ts';
 import { allowOrigin, preflight } from '../oidc/cors.ts';
-import { addressFor, claimLoginTicket, codeLogin, loginTicket, passwordlessConnection, PasswordlessRefusal, sendCode } from '../oidc/passwordless.ts';
+import { addressFor, codeLogin, passwordlessConnection, PasswordlessRefusal, sendCode } from '../oidc/passwordless.ts';
+import { claimLoginTicket, issueLoginTicket } from '../tenant/login-tickets.ts';
 import { PASSWORDLESS_STRATEGIES, totpOf } from '../connections/passwordless.ts';
 import type { ConnectionDoc } from '../tenant/passwordless.ts';
 import { csrfToken, page } from './html.ts';
@@ -19,6 +20,8 @@ import { loginAttempt } from './login.ts';
 // Universal Login pages for `/authorize?connection=email|sms`.
 
 const SEND = new Set(['code', 'link']);
+/** Seconds between opening a magic link and its /authorize reaching the login page. */
+const MAGIC_LINK_TICKET_TTL = 300;
 
 /** The answer to a refused request, in the Authentication API's shape. */
 async function answering(ctx: Koa.Context, fn: () => Promise<void>) {
@@ -91,7 +94,7 @@ async function verifyRedirect(ctx: Koa.Context, env: Env, engine: Engine) {
     if (pending.client_id !== client.id) return await fail('This link was sent for another application.', 403);
     const params = new URLSearchParams({
       response_type: 'code', ...(pending.auth_params ?? {}),
-      client_id: client.id, connection: conn.data.name, prompt: 'login', passwordless_ticket: await loginTicket(env, account, client.id),
+      client_id: client.id, connection: conn.data.name, prompt: 'login', passwordless_ticket: (await issueLoginTicket(env, { user_id: account.user_id, client_id: client.id }, MAGIC_LINK_TICKET_TTL)).ticket,
     });
     ctx.redirect(`/authorize?${params}`);
   } catch (e) {

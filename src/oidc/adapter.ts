@@ -16,7 +16,9 @@ export function adapterFactory(store: Store, findClient: (id: string) => Promise
     async upsert(id: string, payload: AdapterPayload, expiresIn: number) {
       await store.upsertPayload({
         model: this.model, id, payload: JSON.stringify(payload),
-        grant_id: payload.grantId ?? null, uid: payload.uid ?? (this.model === 'RefreshToken' ? refreshTokenId(id) : null), user_code: payload.userCode ?? null,
+        // An interaction names the grant it may extend, but is not that grant's: when another
+        // user logs in mid-interaction the engine revokes the old grant and must find the interaction after.
+        grant_id: this.model === 'Interaction' ? null : payload.grantId ?? null, uid: payload.uid ?? (this.model === 'RefreshToken' ? refreshTokenId(id) : null), user_code: payload.userCode ?? null,
         account_id: payload.accountId ?? null,
         expires_at: expiresIn ? Math.floor(Date.now() / 1000) + expiresIn : null,
         consumed_at: payload.consumed ? Number(payload.consumed) : null,

@@ -39,7 +39,7 @@ export async function allowOrigin(ctx: Koa.Context, env: Env, clientId: unknown)
  * as the engine's token endpoint does; the request is then refused unless
  * allowOrigin allows its origin for that application.
  */
-export const preflight = (methods: string): Koa.Middleware => async (ctx, next) => {
+export const preflight = (methods: string, opts: { credentials?: boolean } = {}): Koa.Middleware => async (ctx, next) => {
   const origin = ctx.get('Origin');
   if (!origin || !ctx.get('Access-Control-Request-Method')) return next();
   ctx.vary('Origin');
@@ -47,6 +47,8 @@ export const preflight = (methods: string): Koa.Middleware => async (ctx, next) 
   ctx.set('Access-Control-Allow-Methods', methods);
   const headers = ctx.get('Access-Control-Request-Headers');
   if (headers) ctx.set('Access-Control-Allow-Headers', headers);
+  // Embedded login's /co/authenticate sends cookies, so its preflight must allow them.
+  if (opts.credentials) ctx.set('Access-Control-Allow-Credentials', 'true');
   ctx.set('Access-Control-Max-Age', '600');
   ctx.status = 204;
 };

@@ -1,6 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
 import type Koa from 'koa';
-import type { UserRow } from '../store/schema.ts';
 import type { Env } from '../tenant/env.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { accountFor } from '../tenant/account-linking.ts';
@@ -94,29 +92,4 @@ export async function codeLogin(env: Env, attempt: LoginAttempt, conn: Connectio
   }
   await recordLogin(env, account, attempt, identity);
   return { account, identity, pending };
-}
-
-// A magic link's login, carried from the link to the login page through
-// /authorize: single-use, five minutes, stored hashed.
-const TICKET = 'PasswordlessTicket';
-const TICKET_TTL = 300;
-const ticketId = (t: string) => createHash('sha256').update(t).digest('base64url');
-
-export async function loginTicket(env: Env, account: UserRow, clientId: string): Promise<string> {
-  const ticket = randomBytes(32).toString('base64url');
-  await env.store.upsertPayload({
-    model: TICKET, id: ticketId(ticket), payload: JSON.stringify({ user_id: account.user_id, client_id: clientId }),
-    grant_id: null, uid: null, user_code: null, account_id: account.user_id, expires_at: Math.floor(Date.now() / 1000) + TICKET_TTL, consumed_at: null,
-  });
-  return ticket;
-}
-
-/** The user a ticket logs in, once, for the application it was made for. */
-export async function claimLoginTicket(env: Env, ticket: unknown, clientId: string): Promise<string | undefined> {
-  if (typeof ticket !== 'string' || !/^[\w-]{43}$/.test(ticket)) return undefined;
-  const row = await env.store.findPayload(TICKET, 'id', ticketId(ticket));
-  if (!row || row.consumed_at || (row.expires_at ?? 0) <= Date.now() / 1000) return undefined;
-  const data = JSON.parse(row.payload) as { user_id: string; client_id: string };
-  if (data.client_id !== clientId || !(await env.store.claimPayload(TICKET, row.id))) return undefined;
-  return data.user_id;
 }

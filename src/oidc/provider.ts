@@ -39,6 +39,7 @@ import { refuseUnprovenToken } from './sender-constraint.ts';
 import { DEVICE_CODE_TTL } from './device-flow.ts';
 import { cibaFeature, cibaTtl } from './ciba.ts';
 import { activatePrefill, devicePages } from '../login/device.ts';
+import { loginTicketPrompt } from '../login/cross-origin.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -150,7 +151,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     conformIdTokenClaims: false,
     extraParams: {
       audience: restoreOfflineAccess as any,
-      connection: null, passwordless_ticket: null, screen_hint: null, auth0Client: null, organization: organizationParam(env, clients), invitation: null, access_type: null, federated: null,
+      connection: null, passwordless_ticket: null, login_ticket: null, screen_hint: null, auth0Client: null, organization: organizationParam(env, clients), invitation: null, access_type: null, federated: null,
     } as any,
     extraClientMetadata: { properties: ['callbacks', 'allowed_logout_urls', 'web_origins', 'allowed_origins', 'is_first_party', 'refresh_token', 'jwt_configuration', 'is_token_endpoint_ip_header_trusted'] },
     cookies: {
@@ -311,7 +312,7 @@ export class Engine {
     this.provider = buildProvider({ env: this.env, clients: this.clients, apis: this.apis, settings: this.settings });
     const settings = this.settings;
     const loadSettings: Koa.Middleware = async (_ctx, next) => { await settings.load(); return next(); };
-    this.run = compose([loadSettings, jwtUserinfo(this.env, this.provider), revokeParams, activatePrefill, this.provider.middleware as any]);
+    this.run = compose([loadSettings, jwtUserinfo(this.env, this.provider), revokeParams, activatePrefill, loginTicketPrompt, this.provider.middleware as any]);
     this.keysVersion = this.env.keys.version;
   }
   /** Picks up key changes made by this or another node. */
