@@ -30,6 +30,7 @@ import { exportDownload } from './management/export-download.ts';
 import { EXPORT_FILES_PATH } from './management/export-location.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
 import { ActionsRuntime } from './actions/runtime.ts';
+import { samlpEndpoint } from './samlp/index.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -113,6 +114,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(under([EXPORT_FILES_PATH], exportDownload(env)));
   app.use(under(LOGIN_PATHS, loginRouter(env, engine).routes()));
   app.use(under(MFA_API_PATHS, mfaApi(env, engine).routes()));
+  app.use(samlpEndpoint(env, engine));
   app.use(globalTokenRevocation(env, engine));
   app.use(tokenEndpoint(env, engine));
   app.use(deviceAuthorizationEndpoint(env, engine));

@@ -1,0 +1,55 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Env } from '../tenant/env.ts';
+import type { Engine } from '../oidc/provider.ts';
+
+// A SAML login is an ordinary authorization through the engine, so Universal
+// Login, SSO sessions, MFA, organizations and post-login actions all apply.
+// Its redirect URI is Postern's own /samlp/{client_id}/continue, which no
+// application lists: the engine accepts it for every client (the code lands
+// on this server, and only a pending SAML request with the PKCE verifier can
+// redeem it), and this file redeems the code in-process.
+
+export const continuePath = (clientId: string) => `/samlp/${encodeURIComponent(clientId)}/continue`;
+export const continueUrl = (env: Env, clientId: string) => `${env.issuer.replace(/\/$/, '')}${continuePath(clientId)}`;
+
+const extended = new WeakSet<object>();
+
+/** Lets the engine (this one, or the one a key change rebuilt) redirect to /samlp/{client_id}/continue. */
+export function allowContinueUri(env: Env, provider: any) {
+  if (extended.has(provider)) return;
+  extended.add(provider);
+  const proto = provider.Client.prototype;
+  const rule = proto.redirectUriAllowed;
+  proto.redirectUriAllowed = function redirectUriAllowed(value: string) {
+    return value === continueUrl(env, this.clientId) || rule.call(this, value);
+  };
+}
+
+const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
+export const newVerifier = () => randomBytes(32).toString('base64url');
+
+export interface LoginOptions { forceAuthn?: boolean; connection?: string; organization?: string }
+
+/** The engine's authorization URL for this SAML login. */
+export function authorizeUrl(env: Env, clientId: string, state: string, verifier: string, o: LoginOptions): string {
+  const q = new URLSearchParams({
+    client_id: clientId, response_type: 'code', response_mode: 'query', redirect_uri: continueUrl(env, clientId),
+    scope: 'openid profile email', state, code_challenge: s256(verifier), code_challenge_method: 'S256',
+  });
+  if (o.forceAuthn) q.set('prompt', 'login');
+  if (o.connection) q.set('connection', o.connection);
+  if (o.organization) q.set('organization', o.organization);
+  return `${env.issuer.replace(/\/$/, '')}/authorize?${q}`;
+}
+
+export interface Redeemed { accountId: string; sessionUid: string; authTime?: number }
+
+/** The login behind an authorization code, spent once; undefined for any code this SAML login did not get. */
+export async function redeemCode(env: Env, engine: Engine, clientId: string, code: unknown, verifier: string): Promise<Redeemed | undefined> {
+  if (typeof code !== 'string' || !code || code.length > 512) return undefined;
+  const found: any = await (engine.provider as any).AuthorizationCode.find(code).catch(() => undefined);
+  if (!found || !found.isValid || found.clientId !== clientId || found.redirectUri !== continueUrl(env, clientId)) return undefined;
+  if (found.codeChallengeMethod !== 'S256' || found.codeChallenge !== s256(verifier)) return undefined;
+  if (!(await env.store.claimPayload('AuthorizationCode', found.jti))) return undefined;
+  return { accountId: found.accountId, sessionUid: found.sessionUid, authTime: found.authTime };
+}

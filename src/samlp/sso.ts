@@ -1,0 +1,66 @@
+import type Router from '@koa/router';
+import type { Env } from '../tenant/env.ts';
+import type { Engine } from '../oidc/provider.ts';
+import { badSaml } from './xml.ts';
+import { readAuthnRequest } from './messages.ts';
+import { acsUrl } from './settings.ts';
+import { samlpApp, samlpHandler, samlpParams } from './context.ts';
+import { savePending, takePending } from './pending.ts';
+import { authorizeUrl, newVerifier, redeemCode } from './engine-login.ts';
+import { samlAttributes, samlProfile } from './attributes.ts';
+import { errorResponse, loginResponse } from './response.ts';
+import { currentSigningKey } from './sign.ts';
+import { postToSp } from './post-form.ts';
+
+// Single sign-on: /samlp/{client_id} takes the SP's AuthnRequest (or none:
+// IdP-initiated), checks where the answer may go, keeps the request, and sends
+// the browser through the engine's /authorize; /samlp/{client_id}/continue is
+// where the engine comes back with a code, redeemed here for the user, whose
+// signed Response the browser then posts to the SP.
+
+const MAX_RELAY_STATE = 2048;
+
+export function ssoRoutes(router: Router, env: Env, engine: Engine) {
+  const start = samlpHandler(engine, async (ctx) => {
+    const { client, settings } = await samlpApp(env, engine, ctx.params.clientId);
+    const p = await samlpParams(ctx);
+    if (p.RelayState && p.RelayState.length > MAX_RELAY_STATE) throw badSaml('RelayState is too long');
+    const request = p.SAMLRequest !== undefined ? readAuthnRequest(p.SAMLRequest) : undefined;
+    const acs = acsUrl(client, settings, request?.acsUrl);
+    if (!acs) {
+      throw badSaml(request?.acsUrl
+        ? `The AssertionConsumerServiceURL "${request.acsUrl}" is not an Allowed Callback URL of the application.`
+        : 'The application has no callback URL to send the SAML response to.');
+    }
+    const verifier = newVerifier();
+    const state = await savePending(env, {
+      clientId: client.id, acsUrl: acs, audience: settings.audience ?? request?.issuer, requestId: request?.id, relayState: p.RelayState, verifier,
+    });
+    ctx.set('Cache-Control', 'no-store');
+    ctx.redirect(authorizeUrl(env, client.id, state, verifier, { forceAuthn: request?.forceAuthn, connection: p.connection, organization: p.organization }));
+  });
+  router.get('/samlp/:clientId', start);
+  router.post('/samlp/:clientId', start);
+
+  router.get('/samlp/:clientId/continue', samlpHandler(engine, async (ctx) => {
+    const { client, settings } = await samlpApp(env, engine, ctx.params.clientId);
+    const q = ctx.query;
+    const pending = await takePending(env, q.state);
+    if (!pending || pending.clientId !== client.id) throw badSaml('This SAML login has expired or is invalid. Please go back to the application and sign in again.');
+    // The settings may have changed while the person logged in: the ACS URL must still be allowed.
+    if (acsUrl(client, settings, pending.acsUrl) !== pending.acsUrl) throw badSaml('The AssertionConsumerServiceURL is no longer allowed for this application.');
+    const to = { acsUrl: pending.acsUrl, audience: pending.audience, inResponseTo: pending.requestId };
+    const key = currentSigningKey(env.keys);
+    const answer = (xml: string) => postToSp(ctx, pending.acsUrl, { SAMLResponse: Buffer.from(xml).toString('base64'), RelayState: pending.relayState });
+    if (typeof q.error === 'string') {
+      // The login ended without a user (an action refused it): the SP still gets its answer.
+      return answer(errorResponse(to, typeof q.error_description === 'string' ? q.error_description : q.error, settings, key));
+    }
+    const login = await redeemCode(env, engine, client.id, q.code, pending.verifier);
+    if (!login) throw badSaml('The login could not be completed. Please go back to the application and sign in again.');
+    const user = await env.store.getUser(login.accountId);
+    if (!user || user.blocked) throw badSaml('The user is blocked or no longer exists.');
+    const attributes = samlAttributes(samlProfile(user, client.id), settings);
+    answer(loginResponse(to, { userId: user.user_id, attributes, authTime: login.authTime, sessionIndex: login.sessionUid }, settings, key));
+  }));
+}
