@@ -131,6 +131,10 @@ test('SP-initiated login: AuthnRequest over HTTP-Redirect, signed assertion the 
   const f2 = formFields(await second.res.text());
   assert.equal((await saml.validatePostResponseAsync(f2)).profile?.nameID, user.user_id);
 
+  // ForceAuthn="true" shows the login page despite the session.
+  const forced = await follow(jar, await sp({ forceAuthn: true }).getAuthorizeUrlAsync('', undefined, {}), s.baseUrl);
+  assert.match(forced.url, /\/u\/login\?/);
+
   // Replaying the continue URL gets nothing.
   const replay = await go(jar, second.url);
   assert.equal(replay.status, 400);
@@ -274,6 +278,14 @@ test('bad input gets a 4xx page, never a 500', async () => {
     assert.equal(r.status, status, `${name}: ${r.status} ${text.slice(0, 200)}`);
     assert.match(decodeEntities(text), body, name);
   }
+  // An application with no callback URL at all (only the addon's recipient) cannot run the login through the
+  // engine: the SP gets a SAML error status, at its recipient.
+  const bare = await s.api('POST', '/clients', { body: { name: 'SAML without callbacks', app_type: 'regular_web', addons: { samlp: { recipient: ACS } } } });
+  const refused = await follow(new Jar(), `${s.baseUrl}/samlp/${bare.body.client_id}`, s.baseUrl);
+  assert.equal(refused.res.status, 200);
+  const errorFields = formFields(await refused.res.text());
+  assert.match(xmlOf(errorFields.SAMLResponse), /status:Responder/);
+  await assert.rejects(sp({ validateInResponseTo: ValidateInResponseTo.never }).validatePostResponseAsync(errorFields), /Responder error: requested response_type is not allowed/);
   // A pending request with a code it did not get (here, a made-up one) is refused, and spent.
   const started = await at(app.client_id);
   assert.equal(started.status, 302);
