@@ -278,14 +278,15 @@ test('bad input gets a 4xx page, never a 500', async () => {
     assert.equal(r.status, status, `${name}: ${r.status} ${text.slice(0, 200)}`);
     assert.match(decodeEntities(text), body, name);
   }
-  // An application with no callback URL at all (only the addon's recipient) cannot run the login through the
-  // engine: the SP gets a SAML error status, at its recipient.
-  const bare = await s.api('POST', '/clients', { body: { name: 'SAML without callbacks', app_type: 'regular_web', addons: { samlp: { recipient: ACS } } } });
-  const refused = await follow(new Jar(), `${s.baseUrl}/samlp/${bare.body.client_id}`, s.baseUrl);
-  assert.equal(refused.res.status, 200);
-  const errorFields = formFields(await refused.res.text());
-  assert.match(xmlOf(errorFields.SAMLResponse), /status:Responder/);
-  await assert.rejects(sp({ validateInResponseTo: ValidateInResponseTo.never }).validatePostResponseAsync(errorFields), /Responder error: requested response_type is not allowed/);
+  // An application with no callback URL at all (only the addon's recipient) logs in too: the engine takes the
+  // addon's own redirect URI as one of its callbacks.
+  const bare = await createApp(s, { name: 'SAML without callbacks', app_type: 'regular_web', addons: { samlp: { recipient: ACS } } });
+  const viaBare = await samlLogin(`${s.baseUrl}/samlp/${bare.client_id}`);
+  assert.equal(viaBare.action, ACS);
+  assert.match(xmlOf(viaBare.fields.SAMLResponse), /status:Success/);
+  // Only an application with the addon gets that redirect URI.
+  const stray = await follow(new Jar(), `${s.baseUrl}/authorize?${new URLSearchParams({ client_id: plain.client_id, response_type: 'code', redirect_uri: `${s.baseUrl}/samlp/${plain.client_id}/continue` })}`, s.baseUrl);
+  assert.equal(stray.res.status, 400);
   // A pending request with a code it did not get (here, a made-up one) is refused, and spent.
   const started = await at(app.client_id);
   assert.equal(started.status, 302);

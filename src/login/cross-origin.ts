@@ -151,7 +151,8 @@ function renderVerification(ctx: Koa.Context, env: Env, lc: LoginContext, loc: U
   setTimeout(function () { done(''); }, ${VERIFY_WAIT_MS});
 })();</script>`,
   });
-  ctx.set('Content-Security-Policy', `default-src 'self'; script-src 'nonce-${nonce}'; frame-src ${loc.origin}; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`);
+  // form-action covers the redirects after the post too, which end at the application's callback.
+  ctx.set('Content-Security-Policy', `default-src 'self'; script-src 'nonce-${nonce}'; frame-src ${loc.origin}; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'`);
 }
 
 /** An /authorize with a login ticket always asks for a login, so the ticket, not an existing session, says who logs in. */

@@ -139,6 +139,10 @@ ajv.addFormat('cidr', cidr(isIPv4, 32));
 ajv.addFormat('ipv6_cidr', cidr(isIPv6, 128));
 for (const f of ['html-color', 'html-color-or-null']) ajv.addFormat(f, htmlColor);
 for (const f of ['strict-https-uri', 'strict-https-uri-or-null']) ajv.addFormat(f, httpsUri);
+// ajv-formats' `url` wants a public TLD, refusing the http://localhost:3000 pages
+// that Auth0 takes (a cross-origin verification page, a ticket's result_url).
+const webUrl = (s: string) => !/\s/.test(s) && URL.canParse(s) && ['http:', 'https:', 'ftp:'].includes(new URL(s).protocol) && new URL(s).hostname !== '';
+ajv.addFormat('url', webUrl);
 ajv.addSchema(spec, 'mgmt');
 const queryAjv = new Ajv2020({ strict: false, coerceTypes: 'array', logger: false, code: { regExp } });
 addFormats(queryAjv);

@@ -40,6 +40,7 @@ import { DEVICE_CODE_TTL } from './device-flow.ts';
 import { cibaFeature, cibaTtl } from './ciba.ts';
 import { activatePrefill, devicePages } from '../login/device.ts';
 import { loginTicketPrompt } from '../login/cross-origin.ts';
+import { continueUrl } from '../samlp/engine-login.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -72,14 +73,16 @@ const LONG_TTL = 10 * 365 * 24 * 3600;
 const validUrl = (u: unknown) => typeof u === 'string' && !u.includes('#') && URL.canParse(u);
 
 /** Engine metadata plus the Auth0 settings the hooks below read from the client. */
-function clientMetadata(c: CachedClient) {
+function clientMetadata(env: Env, c: CachedClient) {
   const base: any = engineMetadata(c);
   const callbacks: string[] = (c.data.callbacks ?? []).filter(validUrl);
+  // A SAML2 Web App addon logs in through the engine with Postern's own redirect URI (samlp/engine-login.ts).
+  const samlp = c.data.addons?.samlp ? [continueUrl(env, c.id)] : [];
   return {
     ...base,
-    redirect_uris: callbacks,
-    response_types: callbacks.length ? base.response_types : [],
-    callbacks,
+    redirect_uris: [...callbacks, ...samlp],
+    response_types: callbacks.length || samlp.length ? base.response_types : [],
+    callbacks: [...callbacks, ...samlp],
     allowed_logout_urls: (c.data.allowed_logout_urls ?? []).filter((u: unknown) => typeof u === 'string'),
     web_origins: c.data.web_origins ?? [],
     allowed_origins: c.data.allowed_origins ?? [],
@@ -99,7 +102,7 @@ export function buildProvider(deps: EngineDeps): Provider {
     const c = await clients.get(id);
     if (!c) return undefined;
     let m = metadata.get(c);
-    if (!m) metadata.set(c, m = clientMetadata(c));
+    if (!m) metadata.set(c, m = clientMetadata(env, c));
     return m;
   };
   const Base = adapterFactory(env.store, metadataFor);

@@ -4,26 +4,13 @@ import type { Engine } from '../oidc/provider.ts';
 
 // A SAML login is an ordinary authorization through the engine, so Universal
 // Login, SSO sessions, MFA, organizations and post-login actions all apply.
-// Its redirect URI is Postern's own /samlp/{client_id}/continue, which no
-// application lists: the engine accepts it for every client (the code lands
-// on this server, and only a pending SAML request with the PKCE verifier can
-// redeem it), and this file redeems the code in-process.
+// Its redirect URI is Postern's own /samlp/{client_id}/continue, which the
+// engine's metadata of an application with the addon adds to its callbacks
+// (oidc/provider.ts): the code lands on this server, only a pending SAML
+// request with the PKCE verifier can redeem it, and this file redeems it in-process.
 
 export const continuePath = (clientId: string) => `/samlp/${encodeURIComponent(clientId)}/continue`;
 export const continueUrl = (env: Env, clientId: string) => `${env.issuer.replace(/\/$/, '')}${continuePath(clientId)}`;
-
-const extended = new WeakSet<object>();
-
-/** Lets the engine (this one, or the one a key change rebuilt) redirect to /samlp/{client_id}/continue. */
-export function allowContinueUri(env: Env, provider: any) {
-  if (extended.has(provider)) return;
-  extended.add(provider);
-  const proto = provider.Client.prototype;
-  const rule = proto.redirectUriAllowed;
-  proto.redirectUriAllowed = function redirectUriAllowed(value: string) {
-    return value === continueUrl(env, this.clientId) || rule.call(this, value);
-  };
-}
 
 const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 export const newVerifier = () => randomBytes(32).toString('base64url');
