@@ -1,11 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { readFileSync } from 'node:fs';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { startServer, freePort, type TestServer } from './helpers/server.ts';
+import { launchChromium, serverTls } from './helpers/browser.ts';
 import { createApp, createUser } from './helpers/login-flow.ts';
 
 // auth0.js (the SDK of custom embedded login forms, and Lock's engine) in
@@ -18,7 +17,7 @@ import { createApp, createUser } from './helpers/login-flow.ts';
 let s: TestServer;
 let web: Server;
 let context: BrowserContext;
-let profile = '';
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let appOrigin = '';
 let clientId = '';
 let userId = '';
@@ -35,7 +34,7 @@ before(async () => {
   });
   clientId = app.client_id;
   userId = (await createUser(s, 'fran@example.com', 'Fran-pw-123!', { name: 'Fran' })).user_id;
-  const tls = { key: readFileSync(join(s.dataDir, 'tls', 'server-localhost-key.pem')), cert: readFileSync(join(s.dataDir, 'tls', 'server-localhost.pem')) };
+  const tls = serverTls(s);
   const boot = `<script src="/auth0.js"></script><script>window.webAuth = new auth0.WebAuth(${JSON.stringify({
     domain: s.domain, clientID: clientId, redirectUri: `${appOrigin}/callback`, responseType: 'token id_token', scope: 'openid profile email',
   })});</script>`;
@@ -46,16 +45,11 @@ before(async () => {
     res.end(`<!doctype html><html><head>${boot}</head><body><p>app</p></body></html>`);
   });
   await new Promise<void>((r) => web.listen(port, '127.0.0.1', r));
-  profile = mkdtempSync(join(tmpdir(), 'postern-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    ignoreHTTPSErrors: true,
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
+  context = browser.context;
 });
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await new Promise((r) => web?.close(r));
   await s?.close();
 });

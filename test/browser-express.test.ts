@@ -1,13 +1,11 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Server } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import express from 'express';
 import { auth } from 'express-openid-connect';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { type BrowserContext } from 'playwright-core';
 import { startServer, freePort, type TestServer } from './helpers/server.ts';
+import { launchChromium, serverTls } from './helpers/browser.ts';
 import { createApp, createUser } from './helpers/login-flow.ts';
 
 // A server-side web app on express-openid-connect, pointed at Postern by
@@ -16,7 +14,7 @@ import { createApp, createUser } from './helpers/login-flow.ts';
 let s: TestServer;
 let server: Server;
 let context: BrowserContext;
-let profile = '';
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let appOrigin = '';
 
 before(async () => {
@@ -33,15 +31,11 @@ before(async () => {
   }));
   app.get('/', (req: any, res) => res.json({ authenticated: req.oidc.isAuthenticated(), user: req.oidc.user ?? null }));
   server = await new Promise((r) => { const srv = app.listen(port, '127.0.0.1', () => r(srv)); });
-  profile = mkdtempSync(join(tmpdir(), 'postern-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    ignoreHTTPSErrors: true, executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
+  context = browser.context;
 });
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await new Promise((r) => server?.close(r));
   await s?.close();
 });

@@ -2,12 +2,10 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:https';
 import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page, type Response } from 'playwright-core';
+import { type BrowserContext, type Page, type Response } from 'playwright-core';
 import { decodeJwt } from 'jose';
 import { startServer, freePort, type TestServer } from './helpers/server.ts';
+import { launchChromium, serverTls } from './helpers/browser.ts';
 import { createApp, createUser } from './helpers/login-flow.ts';
 import { managementClient } from './helpers/sdk.ts';
 
@@ -18,7 +16,7 @@ import { managementClient } from './helpers/sdk.ts';
 let s: TestServer;
 let web: Server;
 let context: BrowserContext;
-let profile = '';
+let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
 let appOrigin = '';
 let clientId = '';
 const SPA_JS = readFileSync('node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.js', 'utf8');
@@ -32,24 +30,18 @@ before(async () => {
   const app = await createApp(s, { name: 'SPA', app_type: 'spa', callbacks: [`${appOrigin}/`], web_origins: [appOrigin], allowed_logout_urls: [`${appOrigin}/`] });
   clientId = app.client_id;
   await createUser(s, 'erin@example.com', 'Erin-pw-123!', { name: 'Erin' });
-  const tls = { key: readFileSync(join(s.dataDir, 'tls', 'server-localhost-key.pem')), cert: readFileSync(join(s.dataDir, 'tls', 'server-localhost.pem')) };
+  const tls = serverTls(s);
   web = createServer(tls, (req, res) => {
     if (req.url === '/spa.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(SPA_JS); return; }
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end(`<!doctype html><html><head><script src="/spa.js"></script></head><body><p>app</p></body></html>`);
   });
   await new Promise<void>((r) => web.listen(port, '127.0.0.1', r));
-  // A persistent profile: Playwright's default contexts are incognito, where Chromium blocks third-party cookies.
-  profile = mkdtempSync(join(tmpdir(), 'postern-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    ignoreHTTPSErrors: true,
-    executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+  browser = await launchChromium();
+  context = browser.context;
 });
 after(async () => {
-  await context?.close();
-  if (profile) rmSync(profile, { recursive: true, force: true });
+  await browser?.close();
   await new Promise((r) => web?.close(r));
   await s?.close();
 });
