@@ -7,7 +7,7 @@ import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { AUTH0_PATHS } from '../oidc/paths.ts';
 import { allowOrigin, preflight } from '../oidc/cors.ts';
-import { Auth0GrantError } from '../oidc/errors.ts';
+import { Auth0GrantError, OAuthError, sendOAuthError } from '../oidc/errors.ts';
 import { PASSWORD_REALM, passwordAccount } from '../oidc/grants-password.ts';
 import { PASSWORDLESS_OTP } from '../oidc/grants-passwordless.ts';
 import { addressFor, codeLogin, passwordlessConnection, PasswordlessRefusal } from '../oidc/passwordless.ts';
@@ -31,10 +31,6 @@ const cookieName = (coId: string) => `postern_co_${coId}`;
 /** How long the fallback page waits for the verification page before giving up. */
 const VERIFY_WAIT_MS = 5000;
 
-class Refusal extends Error {
-  constructor(readonly status: number, readonly error: string, readonly description: string) { super(description); }
-}
-
 /** The account the posted credentials log in as, by the credential type auth0.js names. */
 async function credentialAccount(ctx: Koa.Context, env: Env, engine: Engine, client: { id: string; name?: string }, body: Record<string, any>) {
   const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
@@ -42,26 +38,26 @@ async function credentialAccount(ctx: Koa.Context, env: Env, engine: Engine, cli
   const username = str(body.username);
   const realm = str(body.realm);
   if (type === PASSWORDLESS_OTP) {
-    if (!username || !str(body.otp) || !realm) throw new Refusal(400, 'invalid_request', 'Missing required parameter(s) (username, otp, realm)');
+    if (!username || !str(body.otp) || !realm) throw new OAuthError(400, 'invalid_request', 'Missing required parameter(s) (username, otp, realm)');
     const conn = await passwordlessConnection(env, client.id, realm);
     const address = addressFor(conn, username);
     const attempt = { ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined, identifier: address, client, connection: conn };
     return (await codeLogin(env, attempt, conn, address, body.otp)).account;
   }
-  if (type !== 'password' && type !== PASSWORD_REALM) throw new Refusal(400, 'invalid_request', 'Unknown credential type parameter.');
-  if (!username || !str(body.password)) throw new Refusal(400, 'invalid_request', 'Missing required parameter(s) (username, password)');
-  if (type === PASSWORD_REALM && !realm) throw new Refusal(400, 'invalid_request', 'Missing required parameter: realm');
+  if (type !== 'password' && type !== PASSWORD_REALM) throw new OAuthError(400, 'invalid_request', 'Unknown credential type parameter.');
+  if (!username || !str(body.password)) throw new OAuthError(400, 'invalid_request', 'Missing required parameter(s) (username, password)');
+  if (type === PASSWORD_REALM && !realm) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: realm');
   return passwordAccount(env, engine.settings, { realm, username, password: body.password, client, ip: ctx.ip, userAgent: ctx.get('user-agent') || undefined });
 }
 
 async function authenticate(ctx: Koa.Context, env: Env, engine: Engine) {
   const body = await readParams(ctx);
-  if (typeof body.client_id !== 'string' || !body.client_id) throw new Refusal(400, 'invalid_request', 'Missing required parameter: client_id');
+  if (typeof body.client_id !== 'string' || !body.client_id) throw new OAuthError(400, 'invalid_request', 'Missing required parameter: client_id');
   const client = await engine.clients.get(body.client_id);
-  if (!client) throw new Refusal(401, 'invalid_client', 'Unknown client.');
-  if (!(await allowOrigin(ctx, env, client.id))) throw new Refusal(403, 'access_denied', `Origin ${ctx.get('Origin')} is not allowed.`);
+  if (!client) throw new OAuthError(401, 'invalid_client', 'Unknown client.');
+  if (!(await allowOrigin(ctx, env, client.id))) throw new OAuthError(403, 'access_denied', `Origin ${ctx.get('Origin')} is not allowed.`);
   ctx.set('Access-Control-Allow-Credentials', 'true');
-  if (client.data.cross_origin_authentication !== true) throw new Refusal(403, 'unauthorized_client', 'Cross origin login not allowed.');
+  if (client.data.cross_origin_authentication !== true) throw new OAuthError(403, 'unauthorized_client', 'Cross origin login not allowed.');
   const account = await credentialAccount(ctx, env, engine, { id: client.id, name: client.data.name }, body);
   const issued = await issueLoginTicket(env, { user_id: account.user_id, client_id: client.id }, TICKET_TTL, true);
   ctx.cookies.set(cookieName(issued.coId!), issued.verifier!, { httpOnly: true, secure: true, sameSite: 'none', path: '/', maxAge: TICKET_TTL * 1000 });
@@ -71,21 +67,19 @@ async function authenticate(ctx: Koa.Context, env: Env, engine: Engine) {
 
 /** A password login's refusal; Auth0 says access_denied here where the grant says invalid_grant. */
 const grantRefusal = (e: { status: number; error: string; error_description?: string }) =>
-  new Refusal(e.status, e.error === 'invalid_grant' ? 'access_denied' : e.error, e.error_description ?? e.error);
+  new OAuthError(e.status, e.error === 'invalid_grant' ? 'access_denied' : e.error, e.error_description ?? e.error);
 
 /** The refusals of /co/authenticate in the Authentication API's `{error, error_description}` shape. */
 async function answering(ctx: Koa.Context, fn: () => Promise<void>) {
   try {
     await fn();
   } catch (e) {
-    const r = e instanceof Refusal ? e
+    const r = e instanceof OAuthError ? e
       : e instanceof Auth0GrantError ? grantRefusal(e as any)
-      : e instanceof PasswordlessRefusal ? new Refusal(e.status, e.status === 400 ? 'invalid_request' : e.error === 'invalid_grant' ? 'access_denied' : e.error, e.description)
-      : e instanceof ApiError && e.statusCode < 500 ? new Refusal(e.statusCode, e.errorCode ?? 'invalid_request', e.message) : undefined;
+      : e instanceof PasswordlessRefusal ? new OAuthError(e.status, e.status === 400 ? 'invalid_request' : e.error === 'invalid_grant' ? 'access_denied' : e.error, e.description)
+      : e instanceof ApiError && e.statusCode < 500 ? new OAuthError(e.statusCode, e.errorCode ?? 'invalid_request', e.message) : undefined;
     if (!r) throw e;
-    ctx.status = r.status;
-    ctx.set('Cache-Control', 'no-store');
-    ctx.body = { error: r.error, error_description: r.description };
+    sendOAuthError(ctx, r);
   }
 }
 
