@@ -8,11 +8,16 @@ export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"'`=/]/g, (c) =>
 
 export interface Branding { name: string; logo?: string; primary?: string }
 
-/** The page shell: tenant name and logo, no inline script, strict CSP. */
-export function page(ctx: Koa.Context, opts: { title: string; brand: Branding; body: string; status?: number }) {
+/**
+ * The page shell: tenant name and logo, strict CSP. The only script is the
+ * page's own `script`, a constant (its data rides in escaped attributes),
+ * allowed by a nonce of this answer.
+ */
+export function page(ctx: Koa.Context, opts: { title: string; brand: Branding; body: string; status?: number; script?: string }) {
   ctx.status = opts.status ?? 200;
   ctx.type = 'html';
-  ctx.set('Content-Security-Policy', "default-src 'self'; img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'");
+  const nonce = opts.script ? randomBytes(16).toString('base64') : undefined;
+  ctx.set('Content-Security-Policy', `default-src 'self';${nonce ? ` script-src 'nonce-${nonce}';` : ''} img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'`);
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Referrer-Policy', 'no-referrer');
@@ -23,7 +28,7 @@ export function page(ctx: Koa.Context, opts: { title: string; brand: Branding; b
 <style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0 .25rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.6rem 1rem;width:100%}.error{color:#b00020}${opts.brand.primary ? `button{background:${opts.brand.primary};color:#fff;border:0;border-radius:4px}` : ''}</style>
 </head><body><header>${logo}<p>${esc(opts.brand.name)}</p></header><main><h1>${esc(opts.title)}</h1>
 ${opts.body}
-</main></body></html>`;
+</main>${nonce ? `<script nonce="${nonce}">${opts.script}</script>` : ''}</body></html>`;
 }
 
 const CSRF_COOKIE = 'postern_csrf';

@@ -10,20 +10,23 @@ import { factorOf, usableAuthenticators, type Offered } from '../tenant/mfa-poli
 import { OtpRefused, firstRecoveryCode, mfaStateOf, pendingOtpEnrollment, recoveryCodeOf } from '../tenant/otp.ts';
 import { OTP_FACTOR, RECOVERY_CODE_FACTOR, oobFactor, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
 import { maskedAddress, newOobAuthenticator, sendOobCode } from '../tenant/mfa-oob.ts';
+import { isWebAuthnFactor, startCeremony, webauthnFactor, type PendingCeremony, type WebAuthnFactor } from '../tenant/mfa-webauthn.ts';
 import type { Authenticator } from '../tenant/authenticators.ts';
 import { loadUser } from '../tenant/users.ts';
 import { ApiError } from '../lib/errors.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, errorPage, finish, loadInteraction, readInteractionForm, saveResult } from './interaction.ts';
 import { mfaFactorChoice, oobAddressForm, oobCodeForm, otpChallengeForm, otpEnrollForm, recoveryCodeForm, recoveryCodeNotice, type OtherMethods, type RememberOption } from './pages.ts';
+import { WEBAUTHN_SCRIPT, defaultKeyName, webauthnForm } from './mfa-webauthn-pages.ts';
 
 // /u/mfa: the second factor of a login (the engine's `mfa` prompt, see
 // oidc/mfa-prompt.ts), with the factors the prompt offers: an authenticator
-// app, a code by SMS, a code by email. A user with none of them enrolled
+// app, a code by SMS, a code by email, a security key or device biometrics
+// (WebAuthn, run by the page's script). A user with none of them enrolled
 // picks one and enrolls it here (and is shown a recovery code once); a user
-// with one types its code, or uses another method or a recovery code
-// instead. Either way the login goes back to the engine with `amr: ["mfa"]`
-// and the claims of the post-login actions that already ran.
+// with one types its code (or uses the key), or uses another method or a
+// recovery code instead. Either way the login goes back to the engine with
+// `amr: ["mfa"]` and the claims of the post-login actions that already ran.
 
 const REFUSED: Record<OtpRefused['reason'], string> = {
   invalid: 'The code you entered is invalid.',
@@ -32,7 +35,15 @@ const REFUSED: Record<OtpRefused['reason'], string> = {
   expired: 'The code has expired. Use "Resend the code" to get a new one.',
 };
 const STATUS: Record<OtpRefused['reason'], number> = { invalid: 401, too_many_attempts: 429, not_enrolled: 400, expired: 400 };
-const LABEL: Record<Offered, string> = { otp: 'Authenticator app', sms: 'SMS', email: 'Email' };
+const LABEL: Record<Offered, string> = {
+  otp: 'Authenticator app', sms: 'SMS', email: 'Email', 'webauthn-roaming': 'Security key', 'webauthn-platform': 'Fingerprint or face recognition',
+};
+/** A security key's answer that does not check out, in words for it rather than for a code. */
+const KEY_REFUSED: Record<OtpRefused['reason'], string> = {
+  ...REFUSED,
+  invalid: 'We could not verify your security key or device. Try again, or use another method.',
+  expired: 'The request timed out. Try again.',
+};
 
 /** The login waiting for its second factor, or an error page. */
 async function loadMfaLogin(lc: LoginContext | undefined, ctx: Koa.Context) {
@@ -74,6 +85,7 @@ async function renderMfa(ctx: Koa.Context, env: Env, engine: Engine, ml: MfaLogi
       recoveryUrl: recoveryCodeOf(mfa) ? `/u/mfa/recovery?${stateQuery(ml)}` : undefined,
     };
     if (chosen.type === 'totp') return renderOtpChallenge(ctx, env, ml, others, error);
+    if (isWebAuthnFactor(chosen.type)) return renderWebAuthn(ctx, env, ml, chosen.type, others, error);
     return sendAndRender(ctx, env, engine, ml, chosen, false, others, error);
   }
   const factor = ml.factors.find((f) => f === asked) ?? (ml.factors.length === 1 ? ml.factors[0] : undefined);
@@ -81,8 +93,32 @@ async function renderMfa(ctx: Koa.Context, env: Env, engine: Engine, ml: MfaLogi
     return page(ctx, { title: 'Secure your account', brand: ml.brand, body: mfaFactorChoice({ methods: ml.factors.map((f) => ({ label: LABEL[f], url: factorUrl(ml, f) })) }) });
   }
   if (factor === 'otp') return renderOtpEnrollment(ctx, env, ml, error);
+  if (isWebAuthnFactor(factor)) return renderWebAuthn(ctx, env, ml, factor, undefined, error);
   const user = await loadUser(env, ml.userId);
   renderAddress(ctx, env, ml, factor, factor === 'email' ? user.email ?? '' : '');
+}
+
+/** Saves the interaction as it is, for as long as it has left. */
+const keepInteraction = (ml: MfaLogin) => ml.interaction.save(Math.max(1, ml.interaction.exp - Math.floor(Date.now() / 1000)));
+
+/**
+ * A security key's or device's ceremony: a challenge to the user's keys of
+ * this factor (`others` given), else the enrollment of one. Its challenge is
+ * kept on the interaction for the POST, replacing any earlier one.
+ */
+async function renderWebAuthn(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: WebAuthnFactor, others?: OtherMethods, error?: PageError) {
+  const enrolling = !others;
+  const { pending, options } = await startCeremony(env, await loadUser(env, ml.userId), factor, enrolling, ml.brand.name);
+  ml.interaction.lastSubmission = { ...ml.interaction.lastSubmission, webauthn: pending };
+  await keepInteraction(ml);
+  const backUrl = enrolling && ml.factors.length > 1 ? `/u/mfa?${stateQuery(ml)}` : undefined;
+  page(ctx, {
+    title: enrolling ? 'Secure your account' : 'Verify your identity', brand: ml.brand, status: error?.status, script: WEBAUTHN_SCRIPT,
+    body: webauthnForm({
+      state: ml.uid, csrf: csrfToken(ctx, csrfSecret(env)), factor, enrolling, options, error: error?.message, backUrl,
+      ...others, ...(await rememberOption(env, ml)),
+    }),
+  });
 }
 
 async function renderOtpChallenge(ctx: Koa.Context, env: Env, ml: MfaLogin, others: OtherMethods, error?: PageError) {
@@ -128,12 +164,12 @@ const mfaResult = (ml: MfaLogin) => ({
 });
 
 /** Spends the posted code; the refusal's page when it fails, else what it gave. */
-async function spend(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: Factor, code: string, again: (e: PageError) => Promise<void> | void) {
+async function spend(ctx: Koa.Context, env: Env, ml: MfaLogin, factor: Factor, code: string, again: (e: PageError) => Promise<void> | void, words = REFUSED) {
   try {
     return await spendSecondFactor(env, factor, ml.userId, code, { ...requestFacts(ctx), client_id: ml.client.id, client_name: ml.client.data.name });
   } catch (e) {
     if (!(e instanceof OtpRefused)) throw e;
-    await again({ message: REFUSED[e.reason], status: STATUS[e.reason] });
+    await again({ message: words[e.reason], status: STATUS[e.reason] });
     return undefined;
   }
 }
@@ -200,6 +236,33 @@ export function mfaRoutes(router: Router, env: Env, engine: Engine) {
       oobCode, sentTo: String(form!.body.sent_to ?? ''), byEmail: form!.body.by === 'email', resendUrl: `/u/mfa?${stateQuery(ml)}`,
     }, e);
     const spent = await spend(ctx, env, ml, oobFactor(oobCode, ml.client.id), codeOf(form!.body), again);
+    if (spent) await doneEnrolling(ctx, env, ml, form!.body, spent.enrolled);
+  });
+
+  /**
+   * What the browser answered the ceremony of renderWebAuthn with. The kept
+   * challenge is spent whatever the answer, so an answer counts once; a
+   * refused one gets the page again, with a new challenge.
+   */
+  router.post('/u/mfa/webauthn', async (ctx) => {
+    const form = await readInteractionForm(ctx, env, engine);
+    const ml = await loadMfaLogin(form?.lc, ctx);
+    if (!ml) return;
+    const pending: PendingCeremony | undefined = ml.interaction.lastSubmission?.webauthn;
+    if (pending) {
+      delete ml.interaction.lastSubmission.webauthn;
+      await keepInteraction(ml);
+    }
+    // An enrollment while nothing is enrolled yet; a challenge while the user still has a key of its factor.
+    const usable = pending ? usableAuthenticators(await mfaStateOf(env, ml.userId), ml.factors) : [];
+    const fits = pending && (pending.enrolling ? !usable.length : usable.some((a) => a.type === pending.factor));
+    if (!pending || !ml.factors.includes(pending.factor) || !fits) {
+      return errorPage(ctx, ml.brand, 'This security key request is no longer valid. Please go back to the application and sign in again.');
+    }
+    const name = String(form!.body.name ?? '').trim().slice(0, 20) || defaultKeyName(pending.factor);
+    const factor = webauthnFactor(env, pending, { name, userAgent: ctx.get('user-agent') || undefined });
+    const again = (e: PageError) => renderMfa(ctx, env, engine, ml, pending.factor, e);
+    const spent = await spend(ctx, env, ml, factor, typeof form!.body.response === 'string' ? form!.body.response : '', again, KEY_REFUSED);
     if (spent) await doneEnrolling(ctx, env, ml, form!.body, spent.enrolled);
   });
 

@@ -14,11 +14,14 @@ import { route, type Route } from './router.ts';
 // (`dev_…`), and the tickets that invite a user to enroll one.
 
 /** The authenticator types Guardian counts as enrollments, with its names for them. */
-const GUARDIAN: Partial<Record<AuthenticatorType, string>> = { totp: 'authenticator', phone: 'sms', 'webauthn-roaming': 'webauthn-roaming' };
+const GUARDIAN: Partial<Record<AuthenticatorType, string>> = {
+  totp: 'authenticator', phone: 'sms', 'webauthn-roaming': 'webauthn-roaming', 'webauthn-platform': 'webauthn-platform',
+};
 
 const enrollmentJson = (a: Authenticator) => ({
   id: enrollmentIdOf(a), status: 'confirmed', type: GUARDIAN[a.type], ...(a.name ? { name: a.name } : {}),
   ...(a.phone_number ? { phone_number: a.phone_number } : {}), auth_method: GUARDIAN[a.type], enrolled_at: a.created_at,
+  ...(a.last_auth_at ? { last_auth: a.last_auth_at } : {}),
 });
 
 async function loadEnrollment(env: Env, id: string) {

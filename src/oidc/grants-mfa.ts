@@ -3,7 +3,7 @@ import { errors } from 'oidc-provider';
 import type { UserRow } from '../store/schema.ts';
 import type { Env } from '../tenant/env.ts';
 import { mfaOf } from '../tenant/authenticators.ts';
-import { MFA_UNAVAILABLE, factorOf, mfaNeed, usableAuthenticators, type Offered } from '../tenant/mfa-policy.ts';
+import { MFA_API_UNAVAILABLE, MFA_UNAVAILABLE, factorOf, isMfaApiFactor, mfaNeed, usableAuthenticators, type MfaApiFactor } from '../tenant/mfa-policy.ts';
 import { OtpRefused } from '../tenant/otp.ts';
 import { OTP_FACTOR, RECOVERY_CODE_FACTOR, oobFactor, spendSecondFactor, type Factor } from '../tenant/second-factor.ts';
 import { requestFacts } from '../tenant/logs.ts';
@@ -26,7 +26,7 @@ export const MFA_RECOVERY_CODE = 'http://auth0.com/oauth/grant-type/mfa-recovery
 export const MFA_OOB = 'http://auth0.com/oauth/grant-type/mfa-oob';
 
 /** How mfa_requirements names each factor. */
-const REQUIREMENT_TYPE: Record<Offered, string> = { otp: 'otp', sms: 'phone', email: 'email' };
+const REQUIREMENT_TYPE: Record<MfaApiFactor, string> = { otp: 'otp', sms: 'phone', email: 'email' };
 
 /**
  * After the password: the tokens wait for a second factor when the tenant's
@@ -41,12 +41,15 @@ export async function demandSecondFactor(
   if (need.kind === 'none') need = (await mfaApiNeed(env, login.audience, async () => mfaOf(user))) ?? need;
   if (need.kind === 'none') return;
   if (need.kind === 'unavailable') throw new Auth0GrantError(403, 'access_denied', MFA_UNAVAILABLE);
+  // A security key is not asked for here; a user with only one is refused enrolling another factor (/mfa/associate).
+  const factors = need.factors.filter(isMfaApiFactor);
+  if (!factors.length) throw new Auth0GrantError(403, 'access_denied', MFA_API_UNAVAILABLE);
   // A user with no authenticator for the offered factors enrolls one (/mfa/associate) before the first code.
-  const usable = usableAuthenticators(mfaOf(user), need.factors).map(factorOf) as Offered[];
+  const usable = usableAuthenticators(mfaOf(user), factors).map(factorOf) as MfaApiFactor[];
   const step = usable.length ? 'challenge' : 'enroll';
-  const types = [...new Set(usable.length ? usable : need.factors)].map((f) => ({ type: REQUIREMENT_TYPE[f] }));
+  const types = [...new Set(usable.length ? usable : factors)].map((f) => ({ type: REQUIREMENT_TYPE[f] }));
   throw new Auth0GrantError(403, 'mfa_required', 'Multifactor authentication required', {
-    mfa_token: sealMfaToken(env, { ...login, sub: user.user_id, claims, factors: need.factors }),
+    mfa_token: sealMfaToken(env, { ...login, sub: user.user_id, claims, factors }),
     mfa_requirements: { [step]: types },
   });
 }

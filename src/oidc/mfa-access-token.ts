@@ -1,7 +1,7 @@
 import { ApiError } from '../lib/errors.ts';
 import { scopesOf, verifyApiToken } from '../tenant/access-tokens.ts';
 import type { Env } from '../tenant/env.ts';
-import { offeredFactors } from '../tenant/mfa-policy.ts';
+import { mfaApiFactors } from '../tenant/mfa-policy.ts';
 import { mfaAudience, type MfaApiScope } from './mfa-audience.ts';
 import { openMfaToken, type MfaContext } from './mfa-token.ts';
 
@@ -30,7 +30,7 @@ export async function openMfaBearer(env: Env, token: unknown): Promise<MfaCaller
   if ((payload as any).cnf) throw refuse('A sender-constrained access token is not accepted by the MFA API.');
   return {
     accessToken: true, sub: payload.sub, client_id: payload.azp, scope: scopesOf(payload), audience: mfaAudience(env),
-    gty: 'mfa', claims: {}, factors: await offeredFactors(env), exp: payload.exp ?? 0,
+    gty: 'mfa', claims: {}, factors: await mfaApiFactors(env), exp: payload.exp ?? 0,
   };
 }
 

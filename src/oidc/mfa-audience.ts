@@ -40,8 +40,9 @@ export function refuseMfaApiCaller(env: Env, indicator: string, client: { data?:
 /**
  * Auth0 asks for a second factor before any token for the MFA API, whatever
  * the policy and remembered browsers say, when the user has an authenticator
- * to answer with (an email address alone does not count); a user with none
- * gets the token without one. Undefined when `resource` is another API.
+ * to answer with (an email address alone does not count; a security key does,
+ * so a password alone never gets a token that could enroll another factor);
+ * a user with none gets the token without one. Undefined when `resource` is another API.
  */
 export async function mfaApiNeed(env: Env, resource: unknown, mfa: () => Promise<MfaState>): Promise<MfaNeed | undefined> {
   if (![resource].flat().includes(mfaAudience(env))) return undefined;

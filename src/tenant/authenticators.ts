@@ -14,7 +14,7 @@ import { loadUser } from './users.ts';
 // Secrets are never kept in the clear: a TOTP secret is sealed with the
 // master key, a recovery code is kept only as its hash.
 
-export type AuthenticatorType = 'phone' | 'email' | 'totp' | 'webauthn-roaming' | 'passkey' | 'recovery-code';
+export type AuthenticatorType = 'phone' | 'email' | 'totp' | 'webauthn-roaming' | 'webauthn-platform' | 'passkey' | 'recovery-code';
 
 export interface Authenticator {
   id: string;
@@ -38,7 +38,7 @@ export interface Authenticator {
   user_agent?: string;
   user_handle?: string;
   transports?: string[];
-  /** A passkey's signature counter, kept to refuse a cloned authenticator (never answered). */
+  /** A passkey's or security key's signature counter, kept to refuse a cloned authenticator (never answered). */
   counter?: number;
   last_auth_at?: string;
 }

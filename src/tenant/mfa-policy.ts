@@ -6,16 +6,21 @@ import type { Authenticator, MfaState } from './authenticators.ts';
 // factors decide, unless a post-login action said otherwise with
 // api.multifactor.enable: `none` skips MFA for that login, any other
 // provider asks for it. Postern asks for an authenticator app's one-time
-// password, a code by SMS or voice call, or a code by email (with a recovery
-// code as fallback); when MFA is required and none of those factors is on
-// while others are, the login is refused rather than let through.
+// password, a code by SMS or voice call, a code by email, a security key or
+// device biometrics (WebAuthn, at Universal Login only), with a recovery code
+// as fallback; when MFA is required and none of those factors is on while
+// others are, the login is refused rather than let through.
 
 /** What a post-login action asked for (api.multifactor.enable). */
 export interface ActionMfa { provider: string; allowRememberBrowser?: boolean }
 
 /** The Guardian factors Postern can ask for, by their Guardian names. */
-export type Offered = 'otp' | 'sms' | 'email';
-export const OFFERED: Offered[] = ['otp', 'sms', 'email'];
+export type Offered = MfaApiFactor | 'webauthn-roaming' | 'webauthn-platform';
+/** Those the MFA API (/mfa/*, the password grants) can use too: Auth0's has no WebAuthn. */
+export type MfaApiFactor = 'otp' | 'sms' | 'email';
+export const MFA_API_FACTORS: MfaApiFactor[] = ['otp', 'sms', 'email'];
+export const OFFERED: Offered[] = [...MFA_API_FACTORS, 'webauthn-roaming', 'webauthn-platform'];
+export const isMfaApiFactor = (f: Offered): f is MfaApiFactor => (MFA_API_FACTORS as Offered[]).includes(f);
 
 export type MfaNeed = { kind: 'none' } | { kind: 'unavailable' } | { kind: 'required'; factors: Offered[] };
 const NONE: MfaNeed = { kind: 'none' };
@@ -39,16 +44,20 @@ export async function mfaNeed(env: Env, asked?: ActionMfa): Promise<MfaNeed> {
   return offered.length ? { kind: 'required', factors: offered } : UNAVAILABLE;
 }
 
-/** The enabled factors Postern offers, whatever the policy says: what an MFA API access token may enroll. */
+/** The enabled factors Postern offers, whatever the policy says. */
 export async function offeredFactors(env: Env): Promise<Offered[]> {
   const factors = await enabledFactors(env);
   return OFFERED.filter((f) => factors[f]?.enabled);
 }
 
+/** The enabled factors of the MFA API: what an MFA API access token may enroll. */
+export const mfaApiFactors = async (env: Env): Promise<MfaApiFactor[]> => (await offeredFactors(env)).filter(isMfaApiFactor);
+
 /** A remembered browser may skip MFA, unless the action that asked for it did not allow that (Auth0's default for actions). */
 export const rememberAllowed = (asked?: ActionMfa) => !asked || asked.allowRememberBrowser === true;
 
-export const MFA_UNAVAILABLE = 'Multifactor authentication is required, but none of the enabled factors is one Postern offers (an authenticator app, SMS or voice, email).';
+export const MFA_UNAVAILABLE = 'Multifactor authentication is required, but none of the enabled factors is one Postern offers (an authenticator app, SMS or voice, email, a security key or device biometrics).';
+export const MFA_API_UNAVAILABLE = 'Multifactor authentication is required, but none of the enabled factors works through the MFA API (an authenticator app, SMS or voice, email); log in through Universal Login instead.';
 
 /** The factor an authenticator answers for. */
 export function factorOf(a: Authenticator): Offered | undefined {
@@ -56,6 +65,7 @@ export function factorOf(a: Authenticator): Offered | undefined {
     case 'totp': return 'otp';
     case 'phone': return 'sms';
     case 'email': return 'email';
+    case 'webauthn-roaming': case 'webauthn-platform': return a.type;
     default: return undefined;
   }
 }

@@ -10,10 +10,12 @@ import { PASSKEY_TIMEOUT_MS, type PasskeySession, type SignupProfile } from './p
 // asked with, and the checks of what it answers (by @simplewebauthn/server),
 // with the tenant's domain as the relying party. A passkey is kept as one of
 // the user's authenticators (type `passkey`, see authenticators.ts), so the
-// Management API lists and deletes it like the others.
+// Management API lists and deletes it like the others. The same checks serve
+// the security keys and device biometrics of the second factor (mfa-webauthn.ts).
 
 /** ES256 and RS256, as Auth0 offers them. */
 const ALGORITHMS = [-7, -257];
+export const PUBLIC_KEY_PARAMS = ALGORITHMS.map((alg) => ({ type: 'public-key' as const, alg }));
 
 /** A credential an authenticator gave back that does not check out; its message says why. */
 export class PasskeyRejected extends Error {}
@@ -54,7 +56,7 @@ export function creationOptions(env: Env, rpName: string, s: Extract<PasskeySess
     challenge: s.challenge,
     rp: { id: relyingPartyId(env), name: rpName },
     user: { id: userHandleOf(s.user_id), name, displayName: p.name ?? name },
-    pubKeyCredParams: ALGORITHMS.map((alg) => ({ type: 'public-key', alg })),
+    pubKeyCredParams: PUBLIC_KEY_PARAMS,
     authenticatorSelection: { residentKey: 'required', userVerification: 'preferred' },
     timeout: PASSKEY_TIMEOUT_MS,
   };
@@ -73,27 +75,42 @@ async function checked<T>(run: () => Promise<T>): Promise<T> {
   }
 }
 
-export interface Ceremony { env: Env; client: { data: any }; challenge: string; userAgent?: string }
+export interface Ceremony {
+  env: Env; challenge: string; userAgent?: string;
+  /** The application whose origins may have run it (the native passkey API); else the tenant's own pages alone. */
+  client?: { data: any };
+  /** The relying party, when the tenant's settings name another than its domain. */
+  rpId?: string;
+  requireUserVerification?: boolean;
+}
+const rpIdOf = (c: Ceremony) => c.rpId ?? relyingPartyId(c.env);
+const originsOf = (c: Ceremony) => (c.client ? expectedOrigins(c.env, c.client) : [new URL(c.env.issuer).origin]);
 
-/** A new passkey from a registration response, as the authenticator to store for `identity` (its id within the connection). */
-export async function registeredPasskey(c: Ceremony, response: RegistrationResponseJSON, identity: { userId: string; identityId: string }): Promise<Authenticator> {
-  const rpId = relyingPartyId(c.env);
+/** What is kept of a new credential from a registration response, once it checks out. */
+export async function verifiedCredential(c: Ceremony, response: RegistrationResponseJSON) {
+  const rpId = rpIdOf(c);
   const v = await checked(() => verifyRegistrationResponse({
-    response, expectedChallenge: c.challenge, expectedOrigin: expectedOrigins(c.env, c.client), expectedRPID: rpId,
-    requireUserVerification: false, supportedAlgorithmIDs: ALGORITHMS,
+    response, expectedChallenge: c.challenge, expectedOrigin: originsOf(c), expectedRPID: rpId,
+    requireUserVerification: c.requireUserVerification ?? false, supportedAlgorithmIDs: ALGORITHMS,
   }));
-  if (!v.verified) throw new PasskeyRejected('The passkey could not be verified.');
+  if (!v.verified) throw new PasskeyRejected('The credential could not be verified.');
   const info = v.registrationInfo;
   return {
-    id: newAuthenticatorId('passkey'), type: 'passkey',
     key_id: info.credential.id, public_key: Buffer.from(info.credential.publicKey).toString('base64'),
     relying_party_identifier: rpId, aaguid: info.aaguid,
     credential_device_type: info.credentialDeviceType === 'multiDevice' ? 'multi_device' : 'single_device',
-    credential_backed_up: info.credentialBackedUp, identity_user_id: identity.identityId,
-    user_handle: userHandleOf(identity.userId),
+    credential_backed_up: info.credentialBackedUp,
     ...(c.userAgent ? { user_agent: c.userAgent } : {}),
-    transports: response.response.transports ?? [],
+    transports: response.response?.transports ?? [],
     counter: info.credential.counter,
+  } satisfies Partial<Authenticator>;
+}
+
+/** A new passkey from a registration response, as the authenticator to store for `identity` (its id within the connection). */
+export async function registeredPasskey(c: Ceremony, response: RegistrationResponseJSON, identity: { userId: string; identityId: string }): Promise<Authenticator> {
+  return {
+    id: newAuthenticatorId('passkey'), type: 'passkey', ...(await verifiedCredential(c, response)),
+    identity_user_id: identity.identityId, user_handle: userHandleOf(identity.userId),
     created_at: new Date().toISOString(),
   };
 }
@@ -110,16 +127,16 @@ export const passkeyOf = (row: UserRow, credentialId: string) =>
   mfaOf(row).authenticators.find((a) => a.type === 'passkey' && a.key_id === credentialId);
 
 /**
- * Checks an assertion against the stored passkey, then records its signature
+ * Checks an assertion against the stored passkey (or security key), then records its signature
  * counter, which must have grown since the last use (a counter that stays at
  * zero is an authenticator that keeps none, as WebAuthn allows). The write is
  * conditional on the user's row, so two uses of one signature cannot both pass.
  */
 export async function assertedPasskey(c: Ceremony, response: AuthenticationResponseJSON, userId: string, stored: Authenticator): Promise<void> {
   const v = await checked(() => verifyAuthenticationResponse({
-    response, expectedChallenge: c.challenge, expectedOrigin: expectedOrigins(c.env, c.client), expectedRPID: relyingPartyId(c.env),
+    response, expectedChallenge: c.challenge, expectedOrigin: originsOf(c), expectedRPID: rpIdOf(c),
     credential: { id: stored.key_id!, publicKey: Buffer.from(stored.public_key!, 'base64'), counter: stored.counter ?? 0, transports: stored.transports as any },
-    requireUserVerification: false,
+    requireUserVerification: c.requireUserVerification ?? false,
   }));
   if (!v.verified) throw new PasskeyRejected('The passkey signature does not verify.');
   const { newCounter, credentialBackedUp } = v.authenticationInfo;

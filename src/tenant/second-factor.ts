@@ -5,10 +5,11 @@ import { OtpRefused, useRecoveryCode, verifyOtp } from './otp.ts';
 
 // Spending a second factor's code, for the MFA grants and the Universal Login
 // MFA page alike, with the Guardian log events Auth0 records for each outcome.
+// (A security key's "code" is its WebAuthn response: mfa-webauthn.ts.)
 
 /** One factor: how its code is spent, and Auth0's log events for it. */
 export interface Factor {
-  name: 'otp' | 'oob' | 'recovery-code';
+  name: 'otp' | 'oob' | 'recovery-code' | 'webauthn';
   /** Spends the code: whether it completed an enrollment (and by which channel), and a recovery code's successor. */
   spend(env: Env, userId: string, code: string): Promise<{ enrolled?: boolean; channel?: string; successor?: string }>;
   events: { ok: [type: string, description: string]; failed: [type: string, description: string] };
