@@ -1,10 +1,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { createPublicKey } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
-import { DOMParser } from '@xmldom/xmldom';
-import { SAML, ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
+import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
+import { ValidateInResponseTo, type SamlConfig } from '@node-saml/node-saml';
 import { startServer, type TestServer } from './helpers/server.ts';
 import { Jar, createApp, createUser, decodeEntities, follow, formFields, go, scriptedLogin } from './helpers/login-flow.ts';
+import {
+  ACS, SLO, SP_ENTITY, idpMetadata, samlLogin as samlLoginAs, serviceProvider, setAddon as setAddonOf, spKeyPair, xmlOf, type IdpMetadata,
+} from './helpers/saml-sp.ts';
 import { generateSigningKey } from '../src/tenant/keys.ts';
 
 // The SAML2 Web App addon, driven by @node-saml/node-saml as the service
@@ -16,15 +20,11 @@ let s: TestServer;
 let app: { client_id: string };
 let plain: { client_id: string };
 let user: any;
-const SP = 'https://sp.example.com/metadata';
-const ACS = 'https://sp.example.com/saml/acs';
-const SLO = 'https://sp.example.com/saml/logout';
+const SP = SP_ENTITY;
 const PW = 'Saml-pw-123!';
 const EMAIL = 'sam@example.com';
 const CLAIMS = 'http://schemas.xmlsoap.org/ws/2005/05/identity/claims';
-const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 
-interface IdpMetadata { entityID: string; cert: string; ssoRedirect: string; ssoPost: string; sloRedirect: string; nameIdFormats: string[] }
 let md: IdpMetadata;
 
 before(async () => {
@@ -33,50 +33,13 @@ before(async () => {
   plain = await createApp(s, { name: 'Not SAML', app_type: 'regular_web', callbacks: [ACS] });
   user = await createUser(s, EMAIL, PW, { email_verified: true, given_name: 'Sam', family_name: 'Ple', name: 'Sam Ple', user_metadata: { color: 'teal' } });
   await setAddon({ logout: { callback: SLO } });
-  md = await metadata(app.client_id);
+  md = await idpMetadata(s, app.client_id);
 });
 after(async () => { await s?.close(); });
 
-async function setAddon(samlp: Record<string, unknown>) {
-  const r = await s.api('PATCH', `/clients/${app.client_id}`, { body: { addons: { samlp } } });
-  assert.equal(r.status, 200, JSON.stringify(r.body));
-  return r.body;
-}
-
-/** The IdP metadata, read the way an SP imports it. */
-async function metadata(clientId: string): Promise<IdpMetadata> {
-  const r = await fetch(`${s.baseUrl}/samlp/metadata/${clientId}`);
-  assert.equal(r.status, 200);
-  assert.match(r.headers.get('content-type') ?? '', /xml/);
-  const doc = new DOMParser().parseFromString(await r.text(), 'text/xml');
-  const root = doc.documentElement!;
-  const idp = root.getElementsByTagNameNS(MD, 'IDPSSODescriptor')[0];
-  const service = (tag: string, binding: string) => [...idp.getElementsByTagNameNS(MD, tag)].find((e) => e.getAttribute('Binding')?.endsWith(binding))?.getAttribute('Location') ?? '';
-  return {
-    entityID: root.getAttribute('entityID')!,
-    cert: idp.getElementsByTagNameNS('http://www.w3.org/2000/09/xmldsig#', 'X509Certificate')[0].textContent!.trim(),
-    ssoRedirect: service('SingleSignOnService', 'HTTP-Redirect'), ssoPost: service('SingleSignOnService', 'HTTP-POST'),
-    sloRedirect: service('SingleLogoutService', 'HTTP-Redirect'),
-    nameIdFormats: [...idp.getElementsByTagNameNS(MD, 'NameIDFormat')].map((e) => e.textContent!),
-  };
-}
-
-/** The service provider, configured from Postern's metadata. */
-const sp = (opts: Partial<SamlConfig> = {}) => new SAML({
-  entryPoint: md.ssoRedirect, logoutUrl: md.sloRedirect, idpIssuer: md.entityID, idpCert: md.cert,
-  issuer: SP, callbackUrl: ACS, audience: SP, wantAssertionsSigned: true, wantAuthnResponseSigned: false,
-  validateInResponseTo: ValidateInResponseTo.always, ...opts,
-});
-
-/** Logs in through Universal Login (or the SSO session) and returns the page that posts to the SP. */
-async function samlLogin(url: string, jar = new Jar()) {
-  const r = await scriptedLogin(s, url, EMAIL, PW, jar);
-  assert.equal(r.res.status, 200, `ended at ${r.url} with ${r.res.status}`);
-  const html = await r.res.text();
-  const action = decodeEntities(/<form[^>]*action="([^"]*)"/.exec(html)?.[1] ?? '');
-  return { jar, action, fields: formFields(html), url: r.url };
-}
-const xmlOf = (b64: string) => Buffer.from(b64, 'base64').toString('utf8');
+const setAddon = (samlp: Record<string, unknown>) => setAddonOf(s, app.client_id, samlp);
+const sp = (opts: Partial<SamlConfig> = {}) => serviceProvider(md, opts);
+const samlLogin = (url: string, jar = new Jar()) => samlLoginAs(s, url, EMAIL, PW, jar);
 
 test('metadata names the entity, both bindings, logout and NameID formats, with the current signing certificate', async () => {
   assert.equal(md.entityID, `urn:${s.domain.replace(/:\d+$/, '')}`);
@@ -84,6 +47,7 @@ test('metadata names the entity, both bindings, logout and NameID formats, with 
   assert.equal(md.ssoPost, md.ssoRedirect);
   assert.equal(md.sloRedirect, `${s.baseUrl}/samlp/${app.client_id}/logout`);
   assert.ok(md.nameIdFormats.includes('urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress'));
+  assert.equal(md.wantSigned, null, 'signed requests are asked for only with a signingCert');
   const keys = await s.api('GET', '/keys/signing');
   const current = keys.body.find((k: any) => k.current);
   assert.equal(md.cert, current.cert.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, ''));
@@ -328,4 +292,296 @@ test('SP-initiated logout ends the session and posts a signed LogoutResponse to 
   await s.runtime.env.events.flush();
   const logs = await s.api('GET', `/logs?q=type:slo&per_page=50`);
   assert.ok(logs.body.some((l: any) => l.client_id === app.client_id && l.user_id === user.user_id));
+});
+
+// --- Encrypted assertions -----------------------------------------------------
+
+test('encryptionCert: the signed assertion is encrypted to the SP (aes256-cbc, rsa-oaep-mgf1p); only the SP\'s key opens it', async () => {
+  const spKeys = await spKeyPair();
+  await setAddon({ encryptionCert: spKeys.cert, logout: { callback: SLO } });
+  try {
+    const saml = sp({ decryptionPvk: spKeys.privateKey });
+    const { fields } = await samlLogin(await saml.getAuthorizeUrlAsync('', undefined, {}));
+    const xml = xmlOf(fields.SAMLResponse);
+    assert.match(xml, /<saml:EncryptedAssertion /);
+    assert.doesNotMatch(xml, /<saml:Assertion /);
+    assert.ok(!xml.includes(EMAIL) && !xml.includes(user.user_id), 'nothing about the user in the clear');
+    assert.match(xml, /EncryptionMethod Algorithm="http:\/\/www.w3.org\/2001\/04\/xmlenc#aes256-cbc"/);
+    assert.match(xml, /EncryptionMethod Algorithm="http:\/\/www.w3.org\/2001\/04\/xmlenc#rsa-oaep-mgf1p"/);
+    // Another key, or none, and the SP cannot read it.
+    const lenient = { validateInResponseTo: ValidateInResponseTo.never };
+    await assert.rejects(sp({ ...lenient, decryptionPvk: (await spKeyPair()).privateKey }).validatePostResponseAsync(fields));
+    await assert.rejects(sp(lenient).validatePostResponseAsync(fields), /decryption key/i);
+    const { profile } = await saml.validatePostResponseAsync(fields);
+    assert.equal(profile?.nameID, user.user_id);
+    assert.equal(profile?.[`${CLAIMS}/emailaddress`], EMAIL);
+  } finally {
+    await setAddon({ logout: { callback: SLO } });
+  }
+});
+
+test('encryptionPublicKey with aes256-gcm and signResponse: the SP decrypts, and checks the Response signature over the encrypted assertion', async () => {
+  const spKeys = await spKeyPair();
+  const publicKey = createPublicKey(spKeys.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+  await setAddon({ encryptionCert: spKeys.cert, encryptionPublicKey: publicKey, encryptionAlgorithm: 'aes256-gcm', signResponse: true, logout: { callback: SLO } });
+  try {
+    const saml = sp({ decryptionPvk: spKeys.privateKey, wantAuthnResponseSigned: true });
+    const { fields } = await samlLogin(await saml.getAuthorizeUrlAsync('', undefined, {}));
+    const xml = xmlOf(fields.SAMLResponse);
+    assert.match(xml, /xmlenc11#aes256-gcm/);
+    assert.match(xml, /^<samlp:Response [^>]*>\s*<saml:Issuer>[^<]*<\/saml:Issuer>\s*<ds:Signature /);
+    const tampered = xml.replace(/<xenc:CipherValue>./, (m) => `${m.slice(0, -1)}${m.endsWith('A') ? 'B' : 'A'}`);
+    await assert.rejects(sp({ decryptionPvk: spKeys.privateKey, wantAuthnResponseSigned: true, validateInResponseTo: ValidateInResponseTo.never })
+      .validatePostResponseAsync({ SAMLResponse: Buffer.from(tampered).toString('base64') }), /signature/i);
+    assert.equal((await saml.validatePostResponseAsync(fields)).profile?.nameID, user.user_id);
+  } finally {
+    await setAddon({ logout: { callback: SLO } });
+  }
+});
+
+test('unusable encryption settings stop the login with a 4xx page rather than send the assertion in the clear', async () => {
+  const spKeys = await spKeyPair();
+  const publicKey = createPublicKey(spKeys.privateKey).export({ type: 'spki', format: 'pem' }) as string;
+  for (const [addon, message] of [
+    [{ encryptionPublicKey: publicKey }, /encryptionPublicKey is set without the encryptionCert/],
+    [{ encryptionCert: 'not a certificate' }, /encryptionCert is not valid/],
+  ] as const) {
+    await setAddon({ ...addon, logout: { callback: SLO } });
+    try {
+      const r = await scriptedLogin(s, await sp().getAuthorizeUrlAsync('', undefined, {}), EMAIL, PW);
+      assert.equal(r.res.status, 400);
+      const text = decodeEntities(await r.res.text());
+      assert.match(text, message);
+      assert.ok(!text.includes('SAMLResponse'));
+    } finally {
+      await setAddon({ logout: { callback: SLO } });
+    }
+  }
+});
+
+// --- Signed requests ----------------------------------------------------------
+
+/** An SP key pair, with the addon asking for signed requests from it for the duration of `body`. */
+async function withSigningCert(extra: Record<string, unknown>, body: (spKeys: { privateKey: string; cert: string }) => Promise<void>) {
+  const spKeys = await spKeyPair();
+  await setAddon({ signingCert: spKeys.cert, logout: { callback: SLO }, ...extra });
+  try {
+    await body(spKeys);
+  } finally {
+    await setAddon({ logout: { callback: SLO } });
+  }
+}
+
+const refused = async (r: Response | Promise<Response>, message: RegExp) => {
+  const res = await r;
+  const text = decodeEntities(await res.text());
+  assert.equal(res.status, 400, text.slice(0, 300));
+  assert.match(text, message);
+  assert.doesNotMatch(text, /SAMLResponse/);
+};
+
+test('signingCert, HTTP-Redirect: only AuthnRequests signed by the SP\'s key over the exact query are accepted', async () => {
+  await withSigningCert({}, async (spKeys) => {
+    assert.equal((await idpMetadata(s, app.client_id)).wantSigned, 'true');
+    // Unsigned: refused.
+    await refused(fetch(await sp().getAuthorizeUrlAsync('r', undefined, {}), { redirect: 'manual' }), /must be signed/);
+    // Signed with rsa-sha256 and with rsa-sha1: the login goes through.
+    for (const signatureAlgorithm of ['sha256', 'sha1'] as const) {
+      const signer = sp({ privateKey: spKeys.privateKey, signatureAlgorithm });
+      const url = await signer.getAuthorizeUrlAsync(`relay-${signatureAlgorithm}`, undefined, {});
+      assert.ok(new URL(url).searchParams.get('Signature'));
+      const { fields } = await samlLogin(url);
+      assert.equal(fields.RelayState, `relay-${signatureAlgorithm}`);
+      assert.equal((await signer.validatePostResponseAsync(fields)).profile?.nameID, user.user_id);
+    }
+    const url = await sp({ privateKey: spKeys.privateKey, signatureAlgorithm: 'sha256' }).getAuthorizeUrlAsync('relay', undefined, {});
+    const q = new URL(url).searchParams;
+    const at = (mutate: (p: URLSearchParams) => void) => {
+      const p = new URLSearchParams(q);
+      mutate(p);
+      return fetch(`${md.ssoRedirect}?${p}`, { redirect: 'manual' });
+    };
+    // The RelayState is part of what is signed; so is the SigAlg.
+    await refused(at((p) => p.set('RelayState', 'other')), /signature of the SAML message is invalid/);
+    await refused(at((p) => p.delete('RelayState')), /signature of the SAML message is invalid/);
+    await refused(at((p) => p.set('SigAlg', 'http://www.w3.org/2000/09/xmldsig#rsa-sha1')), /signature of the SAML message is invalid/);
+    await refused(at((p) => p.set('SigAlg', 'http://www.w3.org/2000/09/xmldsig#hmac-sha1')), /not supported/);
+    await refused(at((p) => p.delete('SigAlg')), /no SigAlg/);
+    await refused(at((p) => p.append('Signature', 'AAAA')), /repeated/);
+    // Signed by another key: refused.
+    const other = await spKeyPair();
+    await refused(fetch(await sp({ privateKey: other.privateKey, signatureAlgorithm: 'sha256' }).getAuthorizeUrlAsync('', undefined, {}), { redirect: 'manual' }), /invalid/);
+    // A correctly encoded but re-encoded query (the same values, other octets) is not what was signed.
+    const reencoded = url.replace(/%2B/g, '%2b');
+    if (reencoded !== url) await refused(fetch(reencoded, { redirect: 'manual' }), /invalid/);
+    // An IdP-initiated login has no request to sign, as at Auth0.
+    assert.equal((await fetch(`${md.ssoRedirect}?RelayState=idp`, { redirect: 'manual' })).status, 302);
+  });
+});
+
+const DSIG = 'http://www.w3.org/2000/09/xmldsig#';
+
+/** The AuthnRequest of an SP with a key, signed in the XML as the HTTP-POST binding carries it. */
+async function postSignedRequest(privateKey: string) {
+  const msg = await sp({ privateKey, signatureAlgorithm: 'sha256', digestAlgorithm: 'sha256', skipRequestCompression: true }).getAuthorizeMessageAsync('relay-post-signed');
+  return xmlOf(msg.SAMLRequest as string);
+}
+const postRequest = (xml: string, jar = new Jar()) => go(jar, md.ssoPost, {
+  method: 'POST', body: new URLSearchParams({ SAMLRequest: Buffer.from(xml).toString('base64'), RelayState: 'relay-post-signed' }),
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
+});
+
+test('signingCert, HTTP-POST: the enveloped signature must hold, sign the request itself, and be the only one', async () => {
+  await withSigningCert({}, async (spKeys) => {
+    const signed = await postSignedRequest(spKeys.privateKey);
+    assert.match(signed, /<ds:Signature|<Signature/);
+    const jar = new Jar();
+    const r = await postRequest(signed, jar);
+    assert.equal(r.status, 302);
+    const { fields, action } = await samlLogin(new URL(r.headers.get('location')!, s.baseUrl).toString(), jar);
+    assert.equal(action, ACS);
+    assert.equal(fields.RelayState, 'relay-post-signed');
+
+    // Unsigned (the same request without its signature), and altered after signing.
+    const doc = new DOMParser().parseFromString(signed, 'text/xml');
+    const root = doc.documentElement!;
+    const sig = root.getElementsByTagNameNS(DSIG, 'Signature')[0];
+    const bare = new DOMParser().parseFromString(signed, 'text/xml');
+    bare.documentElement!.removeChild(bare.documentElement!.getElementsByTagNameNS(DSIG, 'Signature')[0]);
+    await refused(postRequest(new XMLSerializer().serializeToString(bare)), /must be signed/);
+    const evilAcs = 'https://sp.example.com/saml/other-acs';
+    await refused(postRequest(signed.replace(`AssertionConsumerServiceURL="${ACS}"`, `AssertionConsumerServiceURL="${evilAcs}"`)), /invalid/);
+
+    // Wrapping: a new request around the signed one, reusing its signature (which references the inner request).
+    const inner = new XMLSerializer().serializeToString(bare.documentElement!);
+    const id = root.getAttribute('ID')!;
+    const wrapped = signed.replace(`ID="${id}"`, 'ID="_evil"').replace(`AssertionConsumerServiceURL="${ACS}"`, `AssertionConsumerServiceURL="${evilAcs}"`)
+      .replace(/<\/samlp:AuthnRequest>$/, `<samlp:Extensions>${inner}</samlp:Extensions></samlp:AuthnRequest>`);
+    await refused(postRequest(wrapped), /sign the message itself/);
+    // Two signatures, or one that is not the request's own child.
+    const sigXml = new XMLSerializer().serializeToString(sig);
+    await refused(postRequest(signed.replace(/<\/samlp:AuthnRequest>$/, `<samlp:Extensions>${sigXml}</samlp:Extensions></samlp:AuthnRequest>`)), /exactly one signature/);
+    const moved = new XMLSerializer().serializeToString(bare).replace(/<\/samlp:AuthnRequest>$/, `<samlp:Extensions>${sigXml}</samlp:Extensions></samlp:AuthnRequest>`);
+    await refused(postRequest(moved), /sign the message itself/);
+    // Signed by another key.
+    await refused(postRequest(await postSignedRequest((await spKeyPair()).privateKey)), /invalid/);
+  });
+});
+
+test('a signingCert that is not a certificate refuses requests with a 4xx page', async () => {
+  await setAddon({ signingCert: 'garbage', logout: { callback: SLO } });
+  try {
+    await refused(fetch(await sp().getAuthorizeUrlAsync('', undefined, {}), { redirect: 'manual' }), /signingCert is not a valid certificate/);
+  } finally {
+    await setAddon({ logout: { callback: SLO } });
+  }
+});
+
+// --- Logout -------------------------------------------------------------------
+
+test('signingCert: LogoutRequests must be signed too; HTTP-Redirect binding for the LogoutResponse, checked by the SP', async () => {
+  await withSigningCert({ binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect' }, async (spKeys) => {
+    const saml = sp({ privateKey: spKeys.privateKey, signatureAlgorithm: 'sha256', logoutCallbackUrl: SLO });
+    const { fields, jar } = await samlLogin(await saml.getAuthorizeUrlAsync('', undefined, {}));
+    const { profile } = await saml.validatePostResponseAsync(fields);
+    assert.ok(profile);
+    // Unsigned: refused, and the session stays.
+    await refused(go(jar, await sp().getLogoutUrlAsync(profile, 'bye', {})), /must be signed/);
+    assert.equal((await follow(jar, await saml.getAuthorizeUrlAsync('', undefined, {}), s.baseUrl)).res.status, 200, 'still signed in');
+    // Signed by another key: refused.
+    await refused(go(jar, await sp({ privateKey: (await spKeyPair()).privateKey, signatureAlgorithm: 'sha256' }).getLogoutUrlAsync(profile, 'bye', {})), /invalid/);
+    // Signed: the session ends, and the LogoutResponse comes back by redirect with a query signature.
+    const r = await go(jar, await saml.getLogoutUrlAsync(profile, 'bye', {}));
+    assert.equal(r.status, 302);
+    const back = new URL(r.headers.get('location')!);
+    assert.equal(`${back.origin}${back.pathname}`, SLO);
+    assert.equal(back.searchParams.get('RelayState'), 'bye');
+    assert.equal(back.searchParams.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    const query = Object.fromEntries(back.searchParams);
+    const result = await saml.validateRedirectAsync(query, back.search.slice(1));
+    assert.equal(result.loggedOut, true);
+    // The SP's check is real: another query signature fails.
+    const forged = back.search.slice(1).replace(/RelayState=bye/, 'RelayState=byebye');
+    await assert.rejects(saml.validateRedirectAsync({ ...query, RelayState: 'byebye' }, forged), /signature/i);
+    assert.match((await follow(jar, await saml.getAuthorizeUrlAsync('', undefined, {}), s.baseUrl)).url, /\/u\/login/);
+  });
+});
+
+test('single logout: the session\'s other SAML applications with slo_enabled get a signed LogoutRequest in turn, then the SP that asked gets its LogoutResponse', async () => {
+  const SLO2 = 'https://sp2.example.com/saml/logout';
+  const ACS2 = 'https://sp2.example.com/saml/acs';
+  const SP2 = 'https://sp2.example.com/metadata';
+  const other = await createApp(s, { name: 'SAML SP 2', app_type: 'regular_web', callbacks: [ACS2], addons: { samlp: { logout: { callback: SLO2 } } } });
+  const md2 = await idpMetadata(s, other.client_id);
+  const sp2Keys = await spKeyPair();
+  const sp2 = (opts: Partial<SamlConfig> = {}) => serviceProvider(md2, { issuer: SP2, audience: SP2, callbackUrl: ACS2, logoutCallbackUrl: SLO2, ...opts });
+
+  /** Logs in to both SPs with one browser session; SP 1's profile is what its LogoutRequest names. */
+  async function loginToBoth(sp2Options: Partial<SamlConfig> = {}) {
+    const saml1 = sp({ logoutCallbackUrl: SLO });
+    const first = await samlLogin(await saml1.getAuthorizeUrlAsync('', undefined, {}));
+    const { profile } = await saml1.validatePostResponseAsync(first.fields);
+    const second = await samlLogin(await sp2(sp2Options).getAuthorizeUrlAsync('', undefined, {}), first.jar);
+    assert.equal(second.action, ACS2);
+    return { saml1, profile: profile!, jar: first.jar };
+  }
+
+  // SP 1 logs out; SP 2 is sent a LogoutRequest naming the subject and session it was given.
+  const { saml1, profile, jar } = await loginToBoth();
+  const logoutUrl = await saml1.getLogoutUrlAsync(profile, 'sp1-relay', {});
+  const logoutId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(new URL(logoutUrl).searchParams.get('SAMLRequest')!, 'base64')).toString())![1];
+  const toSp2 = await go(jar, logoutUrl);
+  assert.equal(toSp2.status, 200);
+  const html = await toSp2.text();
+  assert.equal(decodeEntities(/<form[^>]*action="([^"]*)"/.exec(html)![1]), SLO2);
+  const request = formFields(html);
+  assert.ok(request.SAMLRequest && request.RelayState && request.RelayState !== 'sp1-relay');
+  const got = await sp2().validatePostRequestAsync({ SAMLRequest: request.SAMLRequest });
+  assert.equal(got.profile?.nameID, user.user_id);
+  assert.equal(got.profile?.sessionIndex, profile.sessionIndex);
+  // The signature is Postern's: altered, SP 2 refuses it.
+  const altered = xmlOf(request.SAMLRequest).replace(user.user_id, 'auth0|someone-else');
+  await assert.rejects(sp2().validatePostRequestAsync({ SAMLRequest: Buffer.from(altered).toString('base64') }), /signature/i);
+  // SP 2 answers (to its own logout URL at Postern); SP 1 then gets Success for its request.
+  const answer = await sp2().getLogoutResponseUrlAsync(got.profile!, request.RelayState, {}, true);
+  assert.ok(answer.startsWith(md2.sloRedirect));
+  // Only the application that was asked may answer.
+  const elsewhere = answer.replace(md2.sloRedirect, md.sloRedirect);
+  await refused(go(jar, elsewhere), /expired or is invalid/);
+  const toSp1 = await go(jar, answer);
+  assert.equal(toSp1.status, 200);
+  const back = await toSp1.text();
+  assert.equal(decodeEntities(/<form[^>]*action="([^"]*)"/.exec(back)![1]), SLO);
+  const out = formFields(back);
+  assert.equal(out.RelayState, 'sp1-relay');
+  assert.match(xmlOf(out.SAMLResponse), new RegExp(`InResponseTo="${logoutId}"`));
+  assert.match(xmlOf(out.SAMLResponse), /status:Success/);
+  assert.equal((await sp({ validateInResponseTo: ValidateInResponseTo.ifPresent }).validatePostResponseAsync(out)).loggedOut, true);
+  // The same answer again finds no logout under way; the session is gone.
+  await refused(go(jar, answer), /expired or is invalid/);
+  assert.match((await follow(jar, await saml1.getAuthorizeUrlAsync('', undefined, {}), s.baseUrl)).url, /\/u\/login/);
+
+  // SP 2 reports a failure: SP 1 hears PartialLogout.
+  const again = await loginToBoth();
+  const r2 = formFields(await (await go(again.jar, await again.saml1.getLogoutUrlAsync(again.profile, '', {}))).text());
+  const got2 = await sp2().validatePostRequestAsync({ SAMLRequest: r2.SAMLRequest });
+  const failed = await go(again.jar, await sp2().getLogoutResponseUrlAsync(got2.profile!, r2.RelayState, {}, false));
+  assert.match(xmlOf(formFields(await failed.text()).SAMLResponse), /status:PartialLogout/);
+
+  // With signingCert, SP 2's answer must be signed by SP 2; with slo_enabled false, SP 2 is left out.
+  await setAddonOf(s, other.client_id, { logout: { callback: SLO2 }, signingCert: sp2Keys.cert });
+  const signingSp2 = { privateKey: sp2Keys.privateKey, signatureAlgorithm: 'sha256' } as const;
+  const third = await loginToBoth(signingSp2);
+  const r3 = formFields(await (await go(third.jar, await third.saml1.getLogoutUrlAsync(third.profile, '', {}))).text());
+  const got3 = await sp2().validatePostRequestAsync({ SAMLRequest: r3.SAMLRequest });
+  await refused(go(third.jar, await sp2().getLogoutResponseUrlAsync(got3.profile!, r3.RelayState, {}, true)), /must be signed/);
+  const signedAnswer = await go(third.jar, await sp2(signingSp2).getLogoutResponseUrlAsync(got3.profile!, r3.RelayState, {}, true));
+  assert.match(xmlOf(formFields(await signedAnswer.text()).SAMLResponse), /status:Success/);
+
+  await setAddonOf(s, other.client_id, { logout: { callback: SLO2, slo_enabled: false } });
+  const fourth = await loginToBoth();
+  const direct = await go(fourth.jar, await fourth.saml1.getLogoutUrlAsync(fourth.profile, 'direct', {}));
+  const directHtml = await direct.text();
+  assert.equal(decodeEntities(/<form[^>]*action="([^"]*)"/.exec(directHtml)![1]), SLO);
+  assert.equal(formFields(directHtml).RelayState, 'direct');
 });

@@ -21,6 +21,14 @@ function values(v: unknown): AttributeValue[] {
   return [];
 }
 
+/** An attribute set to a value (or list of values) directly, as an action's setAttribute does; null removes it. */
+export function setAttribute(attrs: Attributes, name: string, v: unknown) {
+  if (!name) return;
+  const vals = values(v);
+  if (v === null || !vals.length) attrs.delete(name);
+  else attrs.set(name, vals);
+}
+
 /** A profile property by its dotted path (`user_metadata.color`). */
 function lookup(profile: Record<string, any>, path: string): unknown {
   let v: any = profile;

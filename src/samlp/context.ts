@@ -11,14 +11,14 @@ import { samlpAddon, samlpSettings, type SamlpSettings } from './settings.ts';
 // its addon settings, the request's parameters from either binding, and one
 // way to answer a refusal (an error page with a 4xx status).
 
-export interface SamlpApp { client: CachedClient; settings: SamlpSettings }
+export interface SamlpApp { client: CachedClient; addon: Record<string, any>; settings: SamlpSettings }
 
 export async function samlpApp(env: Env, engine: Engine, clientId: string): Promise<SamlpApp> {
   const client = clientId.length <= 256 ? await engine.clients.get(clientId) : undefined;
   if (!client) throw new ApiError(404, 'Unknown client.', 'invalid_client');
   const addon = samlpAddon(client);
   if (!addon) throw new ApiError(400, 'The SAML2 Web App addon is not enabled for this application.', 'invalid_client');
-  return { client, settings: samlpSettings(env, addon) };
+  return { client, addon, settings: samlpSettings(env, addon) };
 }
 
 /** Query parameters (HTTP-Redirect) or form fields (HTTP-POST), strings only. */

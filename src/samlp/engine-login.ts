@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
+import type { SamlOverrides } from './action-overrides.ts';
 
 // A SAML login is an ordinary authorization through the engine, so Universal
 // Login, SSO sessions, MFA, organizations and post-login actions all apply.
@@ -29,7 +30,8 @@ export function authorizeUrl(env: Env, clientId: string, state: string, verifier
   return `${env.issuer.replace(/\/$/, '')}/authorize?${q}`;
 }
 
-export interface Redeemed { accountId: string; sessionUid: string; authTime?: number }
+/** The login behind a code, and what its post-login actions asked of the SAML response. */
+export interface Redeemed { accountId: string; sessionUid: string; authTime?: number; saml?: SamlOverrides }
 
 /** The login behind an authorization code, spent once; undefined for any code this SAML login did not get. */
 export async function redeemCode(env: Env, engine: Engine, clientId: string, code: unknown, verifier: string): Promise<Redeemed | undefined> {
@@ -38,5 +40,5 @@ export async function redeemCode(env: Env, engine: Engine, clientId: string, cod
   if (!found || !found.isValid || found.clientId !== clientId || found.redirectUri !== continueUrl(env, clientId)) return undefined;
   if (found.codeChallengeMethod !== 'S256' || found.codeChallenge !== s256(verifier)) return undefined;
   if (!(await env.store.claimPayload('AuthorizationCode', found.jti))) return undefined;
-  return { accountId: found.accountId, sessionUid: found.sessionUid, authTime: found.authTime };
+  return { accountId: found.accountId, sessionUid: found.sessionUid, authTime: found.authTime, saml: found.actionClaims?.saml };
 }

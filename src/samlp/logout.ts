@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
@@ -7,46 +8,118 @@ import { sendBackchannelLogouts } from '../oidc/backchannel-logout.ts';
 import { page } from '../login/html.ts';
 import { engineBranding } from '../login/interaction.ts';
 import { badSaml, NS, x } from './xml.ts';
-import { readLogoutRequest, type LogoutRequest } from './messages.ts';
+import { readLogoutRequest, readLogoutResponse } from './messages.ts';
 import { samlpApp, samlpHandler, samlpParams, type SamlpApp } from './context.ts';
 import { samlId } from './response.ts';
-import { currentSigningKey, signRoot } from './sign.ts';
-import { postToSp } from './post-form.ts';
+import { currentSigningKey } from './sign.ts';
+import { sendToSp } from './send.ts';
+import { requestEvidence, verifiedXml } from './verify.ts';
+import { forgetParticipant, participantsOf, type ReachableParticipant } from './participants.ts';
+import type { SamlpSettings } from './settings.ts';
 
-// SP-initiated single logout: /samlp/{client_id}/logout takes the SP's
-// LogoutRequest, ends the browser's Postern session as /v2/logout does, and
-// posts a signed LogoutResponse to the addon's logout.callback.
+// SP-initiated single logout at /samlp/{client_id}/logout. The SP's
+// LogoutRequest (signed, when the addon has a signingCert) ends the browser's
+// Postern session as /v2/logout does; then each other SAML application of
+// that session with a logout.callback and slo_enabled gets a LogoutRequest in
+// turn, its LogoutResponse coming back here; last, the SP that asked gets its
+// LogoutResponse at its logout.callback (PartialLogout if one of the others
+// did not answer Success), by the binding its addon names.
 
-function logoutResponse(app: SamlpApp, request: LogoutRequest, destination: string) {
-  const xml = `<samlp:LogoutResponse xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${samlId()}" Version="2.0" IssueInstant="${new Date().toISOString()}" Destination="${x(destination)}" InResponseTo="${x(request.id)}">`
-    + `<saml:Issuer>${x(app.settings.issuer)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="urn:oasis:names:tc:SAML:2.0:status:Success"/></samlp:Status></samlp:LogoutResponse>`;
-  return xml;
+const MODEL = 'SamlpLogout';
+const TTL_SECONDS = 600;
+const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
+const PARTIAL = 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout';
+
+/** A single logout on its way round the session's participants. */
+interface LogoutRun {
+  origin: { clientId: string; requestId: string; relayState?: string };
+  remaining: ReachableParticipant[];
+  /** The participant whose LogoutResponse is awaited, and the id of the request it got. */
+  current?: { clientId: string; requestId: string };
+  partial: boolean;
 }
 
-/** Ends the engine session the browser holds, with the `slo` event and back-channel logouts. */
+const instant = () => new Date().toISOString();
+
+function logoutResponseXml(s: SamlpSettings, inResponseTo: string, destination: string, status: string) {
+  return `<samlp:LogoutResponse xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${samlId()}" Version="2.0" IssueInstant="${instant()}" Destination="${x(destination)}" InResponseTo="${x(inResponseTo)}">`
+    + `<saml:Issuer>${x(s.issuer)}</saml:Issuer><samlp:Status><samlp:StatusCode Value="${status}"/></samlp:Status></samlp:LogoutResponse>`;
+}
+
+function logoutRequestXml(p: ReachableParticipant, id: string) {
+  return `<samlp:LogoutRequest xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${id}" Version="2.0" IssueInstant="${instant()}" Destination="${x(p.callback)}">`
+    + `<saml:Issuer>${x(p.settings.issuer)}</saml:Issuer><saml:NameID Format="${x(p.nameIdFormat)}">${x(p.nameId)}</saml:NameID>`
+    + `<samlp:SessionIndex>${x(p.sessionIndex)}</samlp:SessionIndex></samlp:LogoutRequest>`;
+}
+
+/** Ends the engine session the browser holds, with the `slo` event and back-channel logouts; the session it ended, if any. */
 async function endSession(ctx: Koa.Context, env: Env, engine: Engine, app: SamlpApp) {
   const provider = engine.provider as any;
   const session = await provider.Session.get(ctx);
-  if (!session || session.new) return;
+  const name = provider.cookieName('session');
+  for (const n of [name, `${name}.sig`]) ctx.cookies.set(n, null, { path: '/', secure: true, httpOnly: true, sameSite: 'none' });
+  if (!session || session.new) return undefined;
   env.events.record({ ...requestFacts(ctx), type: 'slo', description: 'User successfully logged out', user_id: session.accountId, client_id: app.client.id, client_name: app.client.data.name });
   await session.destroy();
   await sendBackchannelLogouts(env, engine, session, 'rp-logout');
-  const name = provider.cookieName('session');
-  for (const n of [name, `${name}.sig`]) ctx.cookies.set(n, null, { path: '/', secure: true, httpOnly: true, sameSite: 'none' });
+  return session;
+}
+
+async function saveRun(env: Env, id: string, run: LogoutRun) {
+  await env.store.upsertPayload({
+    model: MODEL, id, payload: JSON.stringify(run), grant_id: null, uid: null, user_code: null, account_id: null,
+    expires_at: Math.floor(Date.now() / 1000) + TTL_SECONDS, consumed_at: null,
+  });
+}
+
+async function loadRun(env: Env, id: string | undefined): Promise<LogoutRun | undefined> {
+  if (!id || !/^[\w-]{32}$/.test(id)) return undefined;
+  const row = await env.store.findPayload(MODEL, 'id', id);
+  if (!row || row.consumed_at || (row.expires_at ?? 0) < Date.now() / 1000) return undefined;
+  return JSON.parse(row.payload) as LogoutRun;
 }
 
 export function logoutRoutes(router: Router, env: Env, engine: Engine) {
+  /** The next participant gets its LogoutRequest; with none left, the SP that asked gets its LogoutResponse. */
+  async function proceed(ctx: Koa.Context, runId: string, run: LogoutRun) {
+    const next = run.remaining.shift();
+    if (next) {
+      run.current = { clientId: next.clientId, requestId: samlId() };
+      await saveRun(env, runId, run);
+      await forgetParticipant(env, next.sessionIndex, next.clientId);
+      const xml = logoutRequestXml(next, run.current.requestId);
+      return sendToSp(ctx, next.callback, { xml, rootLocalName: 'LogoutRequest', param: 'SAMLRequest', relayState: runId }, currentSigningKey(env.keys), next.settings);
+    }
+    await env.store.destroyPayload(MODEL, runId);
+    const origin = await samlpApp(env, engine, run.origin.clientId);
+    const target = origin.settings.logoutCallback;
+    ctx.set('Cache-Control', 'no-store');
+    if (!target) return page(ctx, { title: 'Signed out', brand: await engineBranding(engine), body: '<p>You are signed out.</p>' });
+    const xml = logoutResponseXml(origin.settings, run.origin.requestId, target, run.partial ? PARTIAL : SUCCESS);
+    sendToSp(ctx, target, { xml, rootLocalName: 'LogoutResponse', param: 'SAMLResponse', relayState: run.origin.relayState }, currentSigningKey(env.keys), origin.settings);
+  }
+
   const handle = samlpHandler(engine, async (ctx) => {
     const app = await samlpApp(env, engine, ctx.params.clientId);
     const p = await samlpParams(ctx);
+    if (p.SAMLRequest === undefined && p.SAMLResponse !== undefined) {
+      // A participant answering the LogoutRequest it got from this logout.
+      const runId = p.RelayState;
+      const run = await loadRun(env, runId);
+      if (!run || run.current?.clientId !== app.client.id) throw badSaml('This single logout has expired or is invalid.');
+      const answer = readLogoutResponse(verifiedXml(requestEvidence(ctx, p.SAMLResponse, 'SAMLResponse'), app.settings.signingCert));
+      if (answer.inResponseTo !== run.current.requestId) throw badSaml('The LogoutResponse does not answer this single logout.');
+      if (answer.status !== SUCCESS) run.partial = true;
+      run.current = undefined;
+      return proceed(ctx, runId!, run);
+    }
     if (p.SAMLRequest === undefined) throw badSaml('Missing SAMLRequest: a LogoutRequest is required.');
-    const request = readLogoutRequest(p.SAMLRequest);
-    await endSession(ctx, env, engine, app);
-    ctx.set('Cache-Control', 'no-store');
-    const target = app.settings.logoutCallback;
-    if (!target) return page(ctx, { title: 'Signed out', brand: await engineBranding(engine), body: '<p>You are signed out.</p>' });
-    const signed = signRoot(logoutResponse(app, request, target), 'LogoutResponse', currentSigningKey(env.keys), app.settings);
-    postToSp(ctx, target, { SAMLResponse: Buffer.from(signed).toString('base64'), RelayState: p.RelayState });
+    const request = readLogoutRequest(verifiedXml(requestEvidence(ctx, p.SAMLRequest), app.settings.signingCert));
+    const session = await endSession(ctx, env, engine, app);
+    const others = session ? await participantsOf(env, engine, session, app.client.id) : [];
+    if (session?.uid) await forgetParticipant(env, session.uid, app.client.id);
+    const runId = randomBytes(24).toString('base64url');
+    await proceed(ctx, runId, { origin: { clientId: app.client.id, requestId: request.id, relayState: p.RelayState }, remaining: others, partial: false });
   });
   router.get('/samlp/:clientId/logout', handle);
   router.post('/samlp/:clientId/logout', handle);

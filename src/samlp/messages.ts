@@ -42,8 +42,9 @@ function requestId(root: Element) {
 
 export interface AuthnRequest { id: string; issuer?: string; acsUrl?: string; forceAuthn: boolean }
 
-export function readAuthnRequest(encoded: string): AuthnRequest {
-  const root = rootOf(decodeMessage(encoded), 'AuthnRequest');
+/** An AuthnRequest's XML (decoded, and verified where the addon asks for signed requests). */
+export function readAuthnRequest(xml: string): AuthnRequest {
+  const root = rootOf(xml, 'AuthnRequest');
   return {
     id: requestId(root),
     issuer: textOf(child(root, NS.assertion, 'Issuer')),
@@ -54,12 +55,22 @@ export function readAuthnRequest(encoded: string): AuthnRequest {
 
 export interface LogoutRequest { id: string; issuer?: string; nameId?: string; sessionIndex?: string }
 
-export function readLogoutRequest(encoded: string): LogoutRequest {
-  const root = rootOf(decodeMessage(encoded), 'LogoutRequest');
+export function readLogoutRequest(xml: string): LogoutRequest {
+  const root = rootOf(xml, 'LogoutRequest');
   return {
     id: requestId(root),
     issuer: textOf(child(root, NS.assertion, 'Issuer')),
     nameId: textOf(child(root, NS.assertion, 'NameID')),
     sessionIndex: textOf(child(root, NS.protocol, 'SessionIndex')),
   };
+}
+
+export interface LogoutResponse { inResponseTo?: string; status?: string }
+
+/** A participant's answer to the LogoutRequest Postern sent it during single logout. */
+export function readLogoutResponse(xml: string): LogoutResponse {
+  const root = rootOf(xml, 'LogoutResponse');
+  const status = child(root, NS.protocol, 'Status');
+  const code = status && child(status, NS.protocol, 'StatusCode');
+  return { inResponseTo: root.getAttribute('InResponseTo') || undefined, status: code?.getAttribute('Value') || undefined };
 }

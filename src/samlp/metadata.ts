@@ -21,7 +21,8 @@ export function idpMetadata(s: SamlpSettings, ssoUrl: string, logoutUrl: string,
   const names = new Set([...Object.values(DEFAULT_MAPPINGS).flat(), UPN_ATTRIBUTE]);
   const attributes = [...names].map((n) => `<saml:Attribute xmlns:saml="${NS.assertion}" Name="${x(n)}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"/>`).join('');
   return `<?xml version="1.0"?>\n<EntityDescriptor xmlns="${NS.metadata}" entityID="${x(s.issuer)}">`
-    + `<IDPSSODescriptor protocolSupportEnumeration="${NS.protocol}">${keys}`
+    // An SP that reads this knows its requests must be signed once the addon has its signingCert.
+    + `<IDPSSODescriptor protocolSupportEnumeration="${NS.protocol}"${s.signingCert ? ' WantAuthnRequestsSigned="true"' : ''}>${keys}`
     + services('SingleLogoutService', logoutUrl)
     + NAMEID_FORMATS.map((f) => `<NameIDFormat>${f}</NameIDFormat>`).join('')
     + services('SingleSignOnService', ssoUrl)

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { Env } from '../tenant/env.ts';
+import type { RequestEvidence } from './verify.ts';
 
 // A SAML request waiting for its login: kept server-side (every node sees it)
 // under a random id that travels as the authorization request's `state`, and
@@ -10,6 +11,10 @@ const TTL_SECONDS = 3600; // as long as the engine keeps the login's interaction
 
 export interface PendingSaml {
   clientId: string; acsUrl: string; audience?: string; requestId?: string; relayState?: string;
+  /** The AuthnRequest as it came, so that a signingCert an action sets can still be checked against it. */
+  evidence?: RequestEvidence;
+  /** The signingCert the request was checked against when it arrived. */
+  checkedWith?: string;
   /** PKCE verifier of the authorization request, so only this server can redeem its code. */
   verifier: string;
 }

@@ -3,6 +3,7 @@ import { nameIdentifier, type Attributes, type AttributeValue } from './attribut
 import type { SamlpSettings } from './settings.ts';
 import { signRoot, type SigningKey } from './sign.ts';
 import { NS, x } from './xml.ts';
+import { encryptAssertion, wantsEncryption } from './encrypt.ts';
 
 // The SAML 2.0 Response the SP receives: a signed Assertion about the user
 // inside a Response that is signed too when the addon asks for signResponse.
@@ -48,11 +49,15 @@ function envelope(now: number, to: Addressing, s: SamlpSettings, status: string,
     + `<saml:Issuer>${x(s.issuer)}</saml:Issuer>${status}${inner}</samlp:Response>`;
 }
 
-/** A successful login: the signed assertion, in a Response signed when signResponse is on. */
-export function loginResponse(to: Addressing, who: AuthnFacts, s: SamlpSettings, key: SigningKey): string {
+/**
+ * A successful login: the signed assertion, encrypted to the SP when it gave
+ * its key (signed first, as Auth0 does), in a Response signed when signResponse is on.
+ */
+export async function loginResponse(to: Addressing, who: AuthnFacts, s: SamlpSettings, key: SigningKey): Promise<string> {
   const now = Date.now();
   const signed = signRoot(assertion(now, to, who, s), 'Assertion', key, s);
-  const xml = envelope(now, to, s, `<samlp:Status><samlp:StatusCode Value="${SUCCESS}"/></samlp:Status>`, signed);
+  const inner = wantsEncryption(s) ? await encryptAssertion(signed, s) : signed;
+  const xml = envelope(now, to, s, `<samlp:Status><samlp:StatusCode Value="${SUCCESS}"/></samlp:Status>`, inner);
   return s.signResponse ? signRoot(xml, 'Response', key, s) : xml;
 }
 

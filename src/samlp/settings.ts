@@ -30,8 +30,18 @@ export interface SamlpSettings {
   typedAttributes: boolean; includeAttributeNameFormat: boolean;
   nameIdentifierFormat: string; nameIdentifierProbes: string[];
   authnContextClassRef: string;
+  /** The SP's certificate: once set, its AuthnRequests and LogoutRequests must be signed with its key. */
+  signingCert?: string;
+  /** The SP's certificate and public key the assertion is encrypted to, and the content cipher (Auth0's default is aes256-cbc). */
+  encryptionCert?: string; encryptionPublicKey?: string; encryptionAlgorithm: 'aes256-cbc' | 'aes256-gcm';
   logoutCallback?: string;
+  /** Whether the session's other SAML applications are sent a LogoutRequest when it ends (Auth0's default: yes). */
+  sloEnabled: boolean;
+  /** How LogoutResponses and LogoutRequests reach the SP: posted (Auth0's default) or redirected. */
+  logoutBinding: 'post' | 'redirect';
 }
+
+export const REDIRECT_BINDING = 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-Redirect';
 
 const str = (v: unknown) => (typeof v === 'string' && v ? v : undefined);
 const bool = (v: unknown, dflt: boolean) => (typeof v === 'boolean' ? v : dflt);
@@ -64,7 +74,12 @@ export function samlpSettings(env: Env, addon: Record<string, any>): SamlpSettin
       ? addon.nameIdentifierProbes.filter((p: unknown) => typeof p === 'string')
       : [`${CLAIMS}/nameidentifier`, `${CLAIMS}/emailaddress`, `${CLAIMS}/name`],
     authnContextClassRef: str(addon.authnContextClassRef) ?? 'urn:oasis:names:tc:SAML:2.0:ac:classes:unspecified',
+    signingCert: str(addon.signingCert),
+    encryptionCert: str(addon.encryptionCert), encryptionPublicKey: str(addon.encryptionPublicKey),
+    encryptionAlgorithm: addon.encryptionAlgorithm === 'aes256-gcm' ? 'aes256-gcm' : 'aes256-cbc',
     logoutCallback: str(addon.logout?.callback),
+    sloEnabled: bool(addon.logout?.slo_enabled, true),
+    logoutBinding: addon.binding === REDIRECT_BINDING ? 'redirect' : 'post',
   };
 }
 

@@ -6,7 +6,7 @@ import type { SamlpSettings } from './settings.ts';
 // Enveloped XML signatures with the tenant's current signing key; the
 // certificate the KeyRing made for that key goes into KeyInfo.
 
-const SIGNATURE = {
+export const SIGNATURE = {
   'rsa-sha256': 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256',
   'rsa-sha1': 'http://www.w3.org/2000/09/xmldsig#rsa-sha1',
 } as const;
