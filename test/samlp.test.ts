@@ -233,6 +233,7 @@ test('bad input gets a 4xx page, never a 500', async () => {
     ['no ID', at(app.client_id, { SAMLRequest: deflated('<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol"/>') }), 400, /no valid ID/],
     ['too large', fetch(`${s.baseUrl}/samlp/${app.client_id}`, { method: 'POST', body: new URLSearchParams({ SAMLRequest: 'A'.repeat(70_000) }), headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 400, /too large/],
     ['continue without a pending request', fetch(`${s.baseUrl}/samlp/${app.client_id}/continue?state=${'x'.repeat(32)}&code=abc`), 400, /expired or is invalid/],
+    ['a query that is not URL-encoded', fetch(`${s.baseUrl}/samlp/${app.client_id}?SAMLRequest=${encodeURIComponent(deflated('<samlp:AuthnRequest xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" ID="_a"/>'))}&%zz=1`, { redirect: 'manual' }), 400, /not properly encoded/],
     ['logout without a LogoutRequest', fetch(`${s.baseUrl}/samlp/${app.client_id}/logout`), 400, /LogoutRequest is required/],
     ['metadata of a client without the addon', fetch(`${s.baseUrl}/samlp/metadata/${plain.client_id}`), 400, /addon is not enabled/],
   ];

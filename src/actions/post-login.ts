@@ -9,6 +9,8 @@ import { executionDetails } from './executions.ts';
 import { requestFacts } from '../tenant/logs.ts';
 import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
 import type { ActionMfa } from '../tenant/mfa-policy.ts';
+import { continueUrl } from '../samlp/engine-login.ts';
+import { mergeOverrides, sealOverrides, type SamlOverrides } from '../samlp/action-overrides.ts';
 
 // The post-login trigger: the event Auth0 gives its actions, and what their
 // outcome does to the login. It runs before the engine issues an authorization
@@ -23,6 +25,8 @@ export interface LoginClaims {
   redirect?: PendingRedirect;
   /** What an action asked of MFA (api.multifactor.enable); the last run's word wins. */
   mfa?: ActionMfa;
+  /** What api.samlResponse set, kept for a SAML2 Web App login only. */
+  saml?: SamlOverrides;
 }
 /** Where an action sent the browser, and which action resumes at /continue. */
 export interface PendingRedirect { url: string; query: Record<string, string>; actionId: string }
@@ -83,6 +87,9 @@ async function roleNames(env: Env, userId: string): Promise<string[]> {
   return (await env.store.roles.getMany(ids)).map((r) => r.data.name);
 }
 
+/** A login for the SAML2 Web App addon: its authorization comes back to the addon's own redirect URI (samlp/engine-login.ts). */
+const isSamlLogin = (env: Env, f: LoginFacts) => !f.token && Boolean(f.clientId) && f.params.redirect_uri === continueUrl(env, f.clientId!);
+
 async function buildEvent(env: Env, f: LoginFacts) {
   const row = (await env.store.getUser(f.userId))!;
   const user = userJson(row);
@@ -105,7 +112,7 @@ async function buildEvent(env: Env, f: LoginFacts) {
     ...(org ? { organization: { id: org.id, name: org.data.name, display_name: org.data.display_name ?? org.data.name, metadata: org.data.metadata ?? {} } } : {}),
     request: f.request,
     transaction: {
-      protocol: f.protocol, requested_scopes: words(params.scope), redirect_uri: params.redirect_uri,
+      protocol: isSamlLogin(env, f) ? 'samlp' : f.protocol, requested_scopes: words(params.scope), redirect_uri: params.redirect_uri,
       response_type: words(params.response_type), response_mode: params.response_mode, state: params.state,
       prompt: words(params.prompt), acr_values: words(params.acr_values), ui_locales: words(params.ui_locales), locale: 'en',
       login_hint: params.login_hint, ...(params.organization ? { organization: { id: org?.id, name: org?.data.name } } : {}),
@@ -132,7 +139,7 @@ async function saveMetadata(env: Env, userId: string, e: ActionEffects) {
 function mergeClaims(a: LoginClaims, b: LoginClaims): LoginClaims {
   const obj = (x?: Record<string, unknown>, y?: Record<string, unknown>) => (x || y ? { ...x, ...y } : undefined);
   const list = (x?: string[], y?: string[]) => (x || y ? [...(x ?? []), ...(y ?? [])] : undefined);
-  const out: LoginClaims = { id: obj(a.id, b.id), at: obj(a.at, b.at), add: list(a.add, b.add), remove: list(a.remove, b.remove), executions: list(a.executions, b.executions), redirect: b.redirect, mfa: b.mfa ?? a.mfa };
+  const out: LoginClaims = { id: obj(a.id, b.id), at: obj(a.at, b.at), add: list(a.add, b.add), remove: list(a.remove, b.remove), executions: list(a.executions, b.executions), redirect: b.redirect, mfa: b.mfa ?? a.mfa, saml: mergeOverrides(a.saml, b.saml) };
   return Object.fromEntries(Object.entries(out).filter(([, v]) => v !== undefined));
 }
 
@@ -165,6 +172,8 @@ async function conclude(env: Env, ctx: any, f: LoginFacts, actions: SandboxActio
     // An authorization code carries these to its exchange, whose log event names them.
     executions: [out.executionId],
     ...(e.multifactor ? { mfa: e.multifactor } : {}),
+    // api.samlResponse changes nothing of any other login.
+    ...(isSamlLogin(env, f) ? { saml: sealOverrides(env, e.samlResponse) } : {}),
     // The action that redirected is the last that ran; it resumes at /continue.
     ...(e.redirect ? { redirect: { ...e.redirect, actionId: actions[out.results.length - 1].id } } : {}),
   });

@@ -122,6 +122,24 @@ function redirectApi(effects, event, ctl) {
   };
 }
 
+// api.samlResponse's setters, by the addon setting each one overrides; the host
+// applies them to SAML logins only (samlp/action-overrides.ts), and checks them there.
+const SAML_SETTINGS = [
+  'audience', 'recipient', 'createUpnClaim', 'passthroughClaimsWithNoMapping', 'mapUnknownClaimsAsIs', 'mapIdentities',
+  'signatureAlgorithm', 'digestAlgorithm', 'destination', 'lifetimeInSeconds', 'signResponse', 'nameIdentifierFormat',
+  'nameIdentifierProbes', 'authnContextClassRef', 'signingCert', 'includeAttributeNameFormat', 'typedAttributes',
+  'encryptionCert', 'encryptionPublicKey', 'encryptionAlgorithm', 'cert', 'key', 'relayState', 'issuer',
+];
+
+function samlResponseApi(target) {
+  const api = {
+    // null or undefined removes the attribute, as in Auth0.
+    setAttribute: (name, value) => { target.attributes[String(name)] = value === undefined ? null : plain(value); },
+  };
+  for (const k of SAML_SETTINGS) api[`set${k[0].toUpperCase()}${k.slice(1)}`] = (value) => { target.settings[k] = plain(value); };
+  return api;
+}
+
 /** The api object of each trigger; what it records is the run's outcome (effects). */
 function apiFor(trigger, effects, event, actionId, ctl) {
   const cache = cacheFor(actionId);
@@ -147,8 +165,7 @@ function apiFor(trigger, effects, event, actionId, ctl) {
       },
       redirect: redirectApi(effects, event, ctl),
       prompt: { render: unsupported('api.prompt.render') },
-      // Postern has no SAML applications, so there is never a SAML response to change.
-      samlResponse: new Proxy({}, { get: () => () => {} }),
+      samlResponse: samlResponseApi(effects.samlResponse),
     };
   }
   if (trigger === 'pre-user-registration') {
@@ -196,7 +213,7 @@ function apiFor(trigger, effects, event, actionId, ctl) {
 
 const newEffects = () => ({
   deny: undefined, denyCode: undefined, denyMessage: undefined, idToken: {}, accessToken: {}, addScopes: [], removeScopes: [],
-  appMetadata: {}, userMetadata: {}, warnings: [],
+  appMetadata: {}, userMetadata: {}, warnings: [], samlResponse: { settings: {}, attributes: {} },
 });
 
 function consoleInto(logs) {

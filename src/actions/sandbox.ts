@@ -32,6 +32,8 @@ export interface ActionEffects {
   multifactor?: { provider: string; allowRememberBrowser?: boolean };
   /** The user a custom token exchange is for: by id, or by a connection's user id and profile. */
   user?: { id: string } | { connection: string; attributes: Record<string, any>; options: { creationBehavior?: string; updateBehavior?: string } };
+  /** What api.samlResponse set: addon settings to override, and attributes to add (null removes one). */
+  samlResponse?: { settings: Record<string, unknown>; attributes: Record<string, unknown> };
 }
 export interface Outcome { results: ActionResult[]; effects: ActionEffects }
 /** What a run that did nothing changed. */

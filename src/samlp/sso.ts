@@ -68,7 +68,10 @@ export function ssoRoutes(router: Router, env: Env, engine: Engine) {
     if (!user || user.blocked) throw badSaml('The user is blocked or no longer exists.');
     // Post-login actions may have changed the settings (api.samlResponse), a signingCert among them.
     const settings = overriddenSettings(env, addon, login.saml);
-    if (pending.evidence && settings.signingCert && settings.signingCert !== pending.checkedWith) verifiedXml(pending.evidence, settings.signingCert);
+    if (pending.requestId && settings.signingCert && settings.signingCert !== pending.checkedWith) {
+      if (!pending.evidence) throw badSaml('The SAML request must be signed');
+      verifiedXml(pending.evidence, settings.signingCert);
+    }
     const key = overriddenKey(env, login.saml) ?? currentSigningKey(env.keys);
     const attributes = overriddenAttributes(samlAttributes(samlProfile(user, client.id), settings), login.saml);
     const xml = await loginResponse(addressing(settings), { userId: user.user_id, attributes, authTime: login.authTime, sessionIndex: login.sessionUid }, settings, key);

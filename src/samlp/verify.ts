@@ -23,22 +23,22 @@ const SIG_ALGS: Record<string, string> = {
   'http://www.w3.org/2001/04/xmldsig-more#rsa-sha512': 'RSA-SHA512',
 };
 
+const formDecode = (v: string) => {
+  try { return decodeURIComponent(v.replace(/\+/g, ' ')); } catch { throw badSaml('The query string is not properly encoded'); }
+};
+
 /** Each parameter's raw (still URL-encoded) value; a repeated one is refused, since which copy was signed is unknowable. */
 function rawQuery(querystring: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const part of querystring.split('&')) {
     if (!part) continue;
     const at = part.indexOf('=');
-    const name = decodeURIComponent(at < 0 ? part : part.slice(0, at));
+    const name = formDecode(at < 0 ? part : part.slice(0, at));
     if (out.has(name)) throw badSaml(`The parameter ${name} is repeated`);
     out.set(name, at < 0 ? '' : part.slice(at + 1));
   }
   return out;
 }
-
-const formDecode = (v: string) => {
-  try { return decodeURIComponent(v.replace(/\+/g, ' ')); } catch { throw badSaml('The query string is not properly encoded'); }
-};
 
 /** A message (`SAMLRequest`, or a participant's `SAMLResponse`), with the HTTP-Redirect signature when its query carries one. */
 export function requestEvidence(ctx: Koa.Context, encoded: string, param: 'SAMLRequest' | 'SAMLResponse' = 'SAMLRequest'): RequestEvidence {
