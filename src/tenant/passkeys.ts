@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { verifyAuthenticationResponse, verifyRegistrationResponse } from '@simplewebauthn/server';
-import type { AuthenticationResponseJSON, RegistrationResponseJSON } from '@simplewebauthn/server';
+import type { AuthenticationResponseJSON, AuthenticatorTransport, RegistrationResponseJSON } from '@simplewebauthn/server';
 import type { UserRow } from '../store/schema.ts';
 import type { Env } from './env.ts';
 import { changeMfa, mfaOf, newAuthenticatorId, type Authenticator } from './authenticators.ts';
@@ -101,7 +101,8 @@ export async function verifiedCredential(c: Ceremony, response: RegistrationResp
     credential_device_type: info.credentialDeviceType === 'multiDevice' ? 'multi_device' : 'single_device',
     credential_backed_up: info.credentialBackedUp,
     ...(c.userAgent ? { user_agent: c.userAgent } : {}),
-    transports: response.response?.transports ?? [],
+    // As the browser said, and only strings: they go back to it in later options.
+    transports: [response.response?.transports].flat().filter((t): t is AuthenticatorTransport => typeof t === 'string').slice(0, 8),
     counter: info.credential.counter,
   } satisfies Partial<Authenticator>;
 }
