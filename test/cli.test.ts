@@ -165,8 +165,9 @@ test('first start prints URL and credentials, writes bootstrap.json 0600; restar
     assert.equal(apis.body.filter((r: any) => r.is_system).length, 1, 'one system API');
     const conns = await call(port, ca, 'GET', '/api/v2/connections', { token });
     assert.deepEqual(conns.body.map((c: any) => c.name), ['Username-Password-Authentication'], 'one connection');
-    const clients = await call(port, ca, 'GET', '/api/v2/clients?fields=client_id', { token });
-    assert.equal(clients.body.length, 1, 'one bootstrap client');
+    const clients = await call(port, ca, 'GET', '/api/v2/clients?fields=client_id,global', { token });
+    assert.equal(clients.body.filter((c: any) => !c.global).length, 1, 'one bootstrap client');
+    assert.equal(clients.body.filter((c: any) => c.global).length, 1, 'one global client');
     const grants = await call(port, ca, 'GET', `/api/v2/client-grants?client_id=${client_id}`, { token });
     assert.equal(grants.body.length, 1, 'one grant');
     assert.equal(statSync(join(dir, 'bootstrap.json')).mode & 0o777, 0o600);

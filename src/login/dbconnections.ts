@@ -8,16 +8,10 @@ import { RegistrationDenied, registerUser } from '../actions/registration.ts';
 import { executionDetails } from '../actions/executions.ts';
 import { requestPasswordReset, sendVerificationEmail } from './account-mail.ts';
 import { allowOrigin, preflight } from '../oidc/cors.ts';
+import { LegacyError, badRequest as bad, sendLegacy } from './legacy-errors.ts';
 
 // The Authentication API's database-connection endpoints as the SDKs call
-// them (JSON or form bodies), with Auth0's legacy error shape
-// {name, code, description, statusCode}.
-
-class LegacyError extends Error {
-  constructor(public body: Record<string, unknown> & { statusCode: number }) { super(String(body.code)); }
-}
-const bad = (code: string, description: string) =>
-  new LegacyError({ name: 'BadRequestError', code, description, statusCode: 400 });
+// them (JSON or form bodies), with Auth0's legacy error shape.
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 const PROFILE = ['username', 'given_name', 'family_name', 'name', 'nickname', 'picture', 'phone_number'] as const;
@@ -48,10 +42,7 @@ async function guarded(ctx: Koa.Context, env: Env, fn: (body: Record<string, any
     }
     await fn(body);
   } catch (e) {
-    const err = e instanceof ApiError ? legacyFromApi(e) : e;
-    if (!(err instanceof LegacyError)) throw err;
-    ctx.status = err.body.statusCode;
-    ctx.body = err.body;
+    sendLegacy(ctx, e instanceof ApiError ? legacyFromApi(e) : e);
   }
 }
 

@@ -11,6 +11,7 @@ import { accountFor } from '../tenant/account-linking.ts';
 import { storeTokenSet } from '../tenant/federated-token-sets.ts';
 import { errorPage, engineBranding, finish, loadInteraction, type LoginContext } from './interaction.ts';
 import { loginAttempt } from './login.ts';
+import { classicCallback, isClassicResult } from './classic.ts';
 
 // Logins through an enterprise connection (Okta Workforce, OIDC): the
 // redirect to the IdP, chosen by `connection=`, by a button, or by the email's
@@ -55,6 +56,7 @@ function currentRequest(env: Env, ctx: Koa.Context, form: Record<string, any>): 
 
 async function callback(ctx: Koa.Context, env: Env, engine: Engine) {
   const form = ctx.method === 'POST' ? await readParams(ctx).catch(() => ({} as Record<string, any>)) : ctx.query as Record<string, any>;
+  if (isClassicResult(form)) return classicCallback(ctx, env, engine, form);
   const state = typeof form.state === 'string' ? form.state : '';
   const lc = await loadInteraction(ctx, engine, state.split('.')[0]);
   if (!lc) return;

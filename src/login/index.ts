@@ -16,9 +16,11 @@ import { passwordlessRoutes } from './passwordless.ts';
 import { passkeyRoutes } from './passkeys.ts';
 import { cibaRoutes } from './ciba.ts';
 import { crossOriginRoutes } from './cross-origin.ts';
+import { classicRoutes } from './classic.ts';
+import { lockClientRoutes } from './lock-client.ts';
 
 /** Every path loginRouter serves starts with one of these. */
-export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/passkey/', '/v2/logout', '/login/callback', '/continue', '/co/'] as const;
+export const LOGIN_PATHS = ['/u/', '/dbconnections/', '/passwordless/', '/passkey/', '/v2/logout', '/login/callback', '/continue', '/co/', '/usernamepassword/', '/user/', '/client/'] as const;
 
 /**
  * Everything a browser or an Auth0 SDK reaches outside the engine's own
@@ -38,6 +40,8 @@ export function loginRouter(env: Env, engine: Engine): Router {
   passkeyRoutes(router, env, engine);
   cibaRoutes(router, env, engine);
   crossOriginRoutes(router, env, engine);
+  classicRoutes(router, env, engine);
+  lockClientRoutes(router, env, engine);
   logoutRoutes(router, env, engine);
   resetPasswordRoutes(router, env);
   verifyEmailRoutes(router, env);

@@ -11,6 +11,7 @@ import { identifierForm, loginForm } from './pages.ts';
 import { connectionForEmail, enterpriseConnections, redirectUpstream } from './federated.ts';
 import { loginPasswordlessConnection, renderAddressPage, ticketLogin } from './passwordless.ts';
 import { crossOriginTicketLogin } from './cross-origin.ts';
+import { customLoginPage, renderCustomLoginPage } from './classic.ts';
 
 // /u/login: email (or, where the connection requires one, username) and
 // password against the application's database connection.
@@ -72,6 +73,8 @@ export function loginRoutes(router: Router, env: Env, engine: Engine) {
     const enterprise = named ? (await enterpriseConnections(env, lc.client.id)).find((c) => c.data.name === named) : undefined;
     if (enterprise) return redirectUpstream(ctx, env, lc, enterprise, lc.interaction.params.login_hint);
     if (lc.interaction.params.passwordless_ticket) return ticketLogin(ctx, env, lc);
+    const custom = await customLoginPage(env, lc.client);
+    if (custom) return renderCustomLoginPage(ctx, env, lc, custom);
     const passwordless = await loginPasswordlessConnection(env, lc);
     if (passwordless) return renderAddressPage(ctx, env, lc, passwordless);
     if (!named && await identifierFirst(env)) return renderIdentifier(ctx, env, lc);

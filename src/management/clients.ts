@@ -120,7 +120,7 @@ export const clientRoutes: Route[] = [
     return clientJson(env, saved);
   }),
   route('DELETE', '/clients/{id}', async ({ env, params }) => {
-    await loadClient(env, params.id);
+    if ((await loadClient(env, params.id)).data.global === true) throw badRequest('The global client cannot be deleted.', 'operation_not_supported');
     await env.store.deleteClient(params.id);
     env.invalidate('clients');
     await Promise.all([forgetClientOrganizations(env, params.id), unlinkClientAgents(env, params.id)]);

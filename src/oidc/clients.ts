@@ -39,7 +39,11 @@ export class ClientCache {
    * grants and enabled connections still name the application's own id.
    */
   private async load(id: string) {
-    if (!isCimdUrl(id)) return this.env.store.clients.get(id);
+    if (!isCimdUrl(id)) {
+      const doc = await this.env.store.clients.get(id);
+      // The tenant's global client holds settings; it is no application anyone logs in to.
+      return doc?.data.global === true ? undefined : doc;
+    }
     const doc = await this.env.store.clients.get(cimdClientId(id));
     return doc?.data.external_client_id === id ? doc : undefined;
   }

@@ -7,6 +7,7 @@ import { createConnection } from '../management/connections.ts';
 import { createClient } from '../management/clients.ts';
 import { createClientGrant } from '../management/client-grants.ts';
 import { DEFAULT_SETTINGS } from '../management/tenant-settings.ts';
+import { GLOBAL_CLIENT_NAME, globalClient } from './global-client.ts';
 
 const LEGACY_SCOPES = ['read:users_app_metadata', 'read:insights', 'read:shields', 'read:triggers', 'read:entitlements'];
 export const BOOTSTRAP_CLIENT_NAME = 'Postern Bootstrap (M2M)';
@@ -23,7 +24,7 @@ export function managementApiScopes() {
 
 /**
  * First start: tenant, signing keys, the Management API, the default database
- * connection and a bootstrap M2M client. Each step checks before it creates,
+ * connection, the global client and a bootstrap M2M client. Each step checks before it creates,
  * so a restart (or a second node) changes nothing.
  */
 export async function bootstrap(env: Env, caPath: string | null): Promise<BootstrapInfo> {
@@ -44,6 +45,10 @@ export async function bootstrap(env: Env, caPath: string | null): Promise<Bootst
 
   if (!(await store.connections.findBy('name', 'Username-Password-Authentication'))) {
     await createConnection(env, { name: 'Username-Password-Authentication', strategy: 'auth0' });
+  }
+
+  if (!(await globalClient(env))) {
+    await createClient(env, { name: GLOBAL_CLIENT_NAME, global: true, custom_login_page_on: false, callbacks: [], grant_types: [] });
   }
 
   const infoPath = join(env.config.dataDir, 'bootstrap.json');

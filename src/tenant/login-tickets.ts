@@ -12,6 +12,8 @@ const TICKET_SHAPE = /^[\w-]{43}$/;
 
 export interface TicketData {
   user_id: string; client_id: string;
+  /** Classic login pages: the login transaction (interaction) the ticket finishes, and no other. */
+  state?: string;
   /** Cross-origin logins: the id the browser's verifier is stored under, and the verifier's digest. */
   co_id?: string; co_verifier?: string;
 }
@@ -19,7 +21,7 @@ export interface TicketData {
 export interface IssuedTicket { ticket: string; verifier?: string; coId?: string }
 
 /** A new ticket; `crossOrigin` also makes the verifier that binds it to the browser that logged in. */
-export async function issueLoginTicket(env: Env, data: { user_id: string; client_id: string }, ttl: number, crossOrigin = false): Promise<IssuedTicket> {
+export async function issueLoginTicket(env: Env, data: Pick<TicketData, 'user_id' | 'client_id' | 'state'>, ttl: number, crossOrigin = false): Promise<IssuedTicket> {
   const ticket = randomBytes(32).toString('base64url');
   const verifier = crossOrigin ? randomBytes(32).toString('base64url') : undefined;
   const coId = crossOrigin ? randomBytes(16).toString('base64url') : undefined;
