@@ -1,5 +1,5 @@
 import { csrfField, esc } from './html.ts';
-import type { ConnectionButton, OtherMethods, RememberOption } from './pages.ts';
+import { alert, otherMethods, rememberField, type OtherMethods, type RememberOption } from './pages.ts';
 import type { WebAuthnFactor } from '../tenant/mfa-webauthn.ts';
 
 // The /u/mfa pages of a security key or device biometrics: a form whose
@@ -25,25 +25,20 @@ const COPY: Record<WebAuthnFactor, { enroll: string; challenge: string; button: 
 /** The name a new key gets when the person gives none. */
 export const defaultKeyName = (factor: WebAuthnFactor) => COPY[factor].name;
 
-const linkList = (label: string, links: ConnectionButton[] = []) => (links.length
-  ? `<ul class="connections" aria-label="${label}">${links.map((b) => `<li><a href="${esc(b.url)}">${esc(b.label)}</a></li>`).join('')}</ul>\n`
-  : '');
-
 export function webauthnForm(o: {
   state: string; csrf: string; factor: WebAuthnFactor; enrolling: boolean; options: object; error?: string; backUrl?: string;
 } & OtherMethods & RememberOption) {
   const copy = COPY[o.factor];
   return `<h2>${o.enrolling ? 'Secure your account' : 'Verify your identity'}</h2>
 <p>${esc(o.enrolling ? copy.enroll : copy.challenge)}</p>
-${o.error ? `<p class="error" role="alert" id="form-error">${esc(o.error)}</p>\n` : ''}<p class="error" role="alert" id="webauthn-status" hidden></p>
+${alert(o.error)}
+<p class="error" role="alert" id="webauthn-status" hidden></p>
 <form id="webauthn-form" method="post" action="/u/mfa/webauthn" novalidate data-ceremony="${o.enrolling ? 'create' : 'get'}" data-options="${esc(JSON.stringify(o.options))}">
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}"><input type="hidden" name="response" id="webauthn-response" value="">
-${o.enrolling ? `<label for="name">Name it (optional)</label>\n<input id="name" name="name" type="text" maxlength="20" autocomplete="off" value="${esc(copy.name)}">\n` : ''}${o.remember
-  ? `<p><input id="remember" name="remember" type="checkbox" value="1"${o.remember.checked ? ' checked' : ''}> <label for="remember">Remember this browser</label></p>\n`
-  : ''}<button type="button" id="webauthn-start" autofocus>${esc(copy.button)}</button>
+${o.enrolling ? `<label for="name">Name it (optional)</label>\n<input id="name" name="name" type="text" maxlength="20" autocomplete="off" value="${esc(copy.name)}">\n` : ''}${rememberField(o)}<button type="button" id="webauthn-start" autofocus>${esc(copy.button)}</button>
 </form>
 <noscript><p class="error">This step needs JavaScript.</p></noscript>
-${linkList('Other methods', o.methods)}${o.recoveryUrl ? `<p><a href="${esc(o.recoveryUrl)}">Use a recovery code</a></p>\n` : ''}${o.backUrl ? `<p><a href="${esc(o.backUrl)}">Choose another method</a></p>` : ''}`;
+${otherMethods(o)}\n${o.backUrl ? `<p><a href="${esc(o.backUrl)}">Choose another method</a></p>` : ''}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { csrfField, esc } from './html.ts';
 // field autofocused, one submit button, errors announced with role=alert.
 
 const multiline = (text: string) => esc(text).replace(/\n/g, '<br>');
-const alert = (message?: string) => (message ? `<p class="error" role="alert" id="form-error">${multiline(message)}</p>` : '');
+export const alert = (message?: string) => (message ? `<p class="error" role="alert" id="form-error">${multiline(message)}</p>` : '');
 
 export interface ConnectionButton { label: string; url: string }
 const buttonList = (buttons: ConnectionButton[] = []) => (buttons.length
@@ -88,7 +88,7 @@ const codeField = (label: string, o: { error?: string }, opts = 'inputmode="nume
 
 /** "Remember this browser", when the tenant shows it and the login allows it. */
 export interface RememberOption { remember?: { checked: boolean } }
-const rememberField = (o: RememberOption) => (o.remember
+export const rememberField = (o: RememberOption) => (o.remember
   ? `<p><input id="remember" name="remember" type="checkbox" value="1"${o.remember.checked ? ' checked' : ''}> <label for="remember">Remember this browser</label></p>\n`
   : '');
 
@@ -109,7 +109,7 @@ ${rememberField(o)}<button type="submit" name="action" value="default">Continue<
 
 /** The other ways a person may finish the second factor (another enrolled method, a recovery code). */
 export interface OtherMethods { methods?: ConnectionButton[]; recoveryUrl?: string }
-const otherMethods = (o: OtherMethods) => `${o.methods?.length
+export const otherMethods = (o: OtherMethods) => `${o.methods?.length
   ? `<ul class="connections" aria-label="Other methods">${o.methods.map((b) => `<li><a href="${esc(b.url)}">${esc(b.label)}</a></li>`).join('')}</ul>\n`
   : ''}${o.recoveryUrl ? `<p><a href="${esc(o.recoveryUrl)}">Use a recovery code</a></p>` : ''}`;
 
@@ -172,7 +172,7 @@ ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
 ${codeField('Recovery code', o, 'autocomplete="off" autocapitalize="characters" spellcheck="false"')}
 ${rememberField(o)}<button type="submit" name="action" value="default">Continue</button>
 </form>
-<p><a href="${esc(o.backUrl)}">Use your authenticator app instead</a></p>`;
+<p><a href="${esc(o.backUrl)}">Use another method</a></p>`;
 }
 
 /** A recovery code, shown once: after enrolling, or in place of the one just used. */
