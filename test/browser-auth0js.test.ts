@@ -1,10 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { type BrowserContext, type Page } from 'playwright-core';
-import { startServer, freePort, type TestServer } from './helpers/server.ts';
-import { launchChromium, serverTls } from './helpers/browser.ts';
+import { startServer, type TestServer } from './helpers/server.ts';
+import { browserRig, type BrowserRig } from './helpers/browser.ts';
 import { createApp, createUser } from './helpers/login-flow.ts';
 
 // auth0.js (the SDK of custom embedded login forms, and Lock's engine) in
@@ -15,9 +14,8 @@ import { createApp, createUser } from './helpers/login-flow.ts';
 // page (webAuth.crossOriginVerification) instead.
 
 let s: TestServer;
-let web: Server;
 let context: BrowserContext;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let rig: BrowserRig | undefined;
 let appOrigin = '';
 let clientId = '';
 let userId = '';
@@ -25,32 +23,28 @@ const AUTH0_JS = readFileSync('node_modules/auth0-js/dist/auth0.min.js', 'utf8')
 
 before(async () => {
   s = await startServer();
-  const port = await freePort();
   // Same site as the server (localhost, another port), so the verification page's storage is the app's own.
-  appOrigin = `https://localhost:${port}`;
+  rig = await browserRig(s);
+  appOrigin = rig.origin;
+  context = rig.context;
   const app = await createApp(s, {
     name: 'Embedded form', app_type: 'spa', callbacks: [`${appOrigin}/callback`], allowed_origins: [appOrigin], web_origins: [appOrigin],
     grant_types: ['implicit', 'authorization_code'], cross_origin_authentication: true, cross_origin_loc: `${appOrigin}/verify.html`,
   });
   clientId = app.client_id;
   userId = (await createUser(s, 'fran@example.com', 'Fran-pw-123!', { name: 'Fran' })).user_id;
-  const tls = serverTls(s);
   const boot = `<script src="/auth0.js"></script><script>window.webAuth = new auth0.WebAuth(${JSON.stringify({
     domain: s.domain, clientID: clientId, redirectUri: `${appOrigin}/callback`, responseType: 'token id_token', scope: 'openid profile email',
   })});</script>`;
-  web = createServer(tls, (req, res) => {
+  rig.serve((req, res) => {
     if (req.url === '/auth0.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(AUTH0_JS); return; }
     res.writeHead(200, { 'content-type': 'text/html' });
     if (req.url?.startsWith('/verify.html')) { res.end(`<!doctype html><html><body>${boot}<script>webAuth.crossOriginVerification();</script></body></html>`); return; }
     res.end(`<!doctype html><html><head>${boot}</head><body><p>app</p></body></html>`);
   });
-  await new Promise<void>((r) => web.listen(port, '127.0.0.1', r));
-  browser = await launchChromium();
-  context = browser.context;
 });
 after(async () => {
-  await browser?.close();
-  await new Promise((r) => web?.close(r));
+  await rig?.close();
   await s?.close();
 });
 

@@ -1,14 +1,13 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { build } from 'esbuild';
 import { decodeJwt } from 'jose';
 import { type BrowserContext, type Page } from 'playwright-core';
-import { startServer, freePort, type TestServer } from './helpers/server.ts';
-import { launchChromium, serverTls } from './helpers/browser.ts';
+import { startServer, type TestServer } from './helpers/server.ts';
+import { browserRig, type BrowserRig } from './helpers/browser.ts';
 import { createApp, createUser, exchangeCode } from './helpers/login-flow.ts';
 
 // Lock 14 and auth0.js in headless Chromium, as Auth0 customers run them:
@@ -22,9 +21,8 @@ import { createApp, createUser, exchangeCode } from './helpers/login-flow.ts';
 // for the application (and the CDN the page loads it from).
 
 let s: TestServer;
-let web: Server;
 let context: BrowserContext;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let rig: BrowserRig | undefined;
 let appOrigin = '';
 let app: { client_id: string; client_secret?: string };
 let spa: { client_id: string };
@@ -66,8 +64,9 @@ const formPage = (origin: string) => `<!doctype html><html><head><meta charset="
 
 before(async () => {
   s = await startServer();
-  const port = await freePort();
-  appOrigin = `https://localhost:${port}`;
+  rig = await browserRig(s);
+  appOrigin = rig.origin;
+  context = rig.context;
   app = await createApp(s, { name: 'Classic app', app_type: 'regular_web', callbacks: [`${appOrigin}/callback`], grant_types: ['authorization_code'] });
   spa = await createApp(s, {
     name: 'Embedded Lock', app_type: 'spa', callbacks: [`${appOrigin}/callback`], allowed_origins: [appOrigin], web_origins: [appOrigin],
@@ -94,19 +93,15 @@ before(async () => {
     });
     lock.show();
   </script></body></html>`;
-  web = createServer(serverTls(s), (req, res) => {
+  rig.serve((req, res) => {
     const js = req.url === '/lock.js' ? lockJs : req.url === '/auth0.js' ? AUTH0_JS : undefined;
     if (js) { res.writeHead(200, { 'content-type': 'text/javascript', 'access-control-allow-origin': '*' }); res.end(js); return; }
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end(req.url === '/embedded' ? embedded : '<!doctype html><p>callback</p>');
   });
-  await new Promise<void>((r) => web.listen(port, '127.0.0.1', r));
-  browser = await launchChromium();
-  context = browser.context;
 });
 after(async () => {
-  await browser?.close();
-  await new Promise((r) => web?.close(r));
+  await rig?.close();
   await s?.close();
 });
 

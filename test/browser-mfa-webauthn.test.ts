@@ -1,10 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:https';
 import type { BrowserContext, CDPSession, Page } from 'playwright-core';
 import { decodeJwt } from 'jose';
-import { freePort, startServer, type TestServer } from './helpers/server.ts';
-import { launchChromium, serverTls } from './helpers/browser.ts';
+import { startServer, type TestServer } from './helpers/server.ts';
+import { browserRig, type BrowserRig } from './helpers/browser.ts';
 import { createApp, createUser, exchangeCode } from './helpers/login-flow.ts';
 
 // WebAuthn as a second factor in Chromium: the real /u/login and /u/mfa
@@ -15,28 +14,24 @@ import { createApp, createUser, exchangeCode } from './helpers/login-flow.ts';
 // its code for the ID token, whose amr must say mfa.
 
 let s: TestServer;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let rig: BrowserRig | undefined;
 let context: BrowserContext;
 let app: { client_id: string; client_secret?: string };
-let web: Server;
 let CB = '';
 const PW = 'Browser-key-pw-1!';
 const enc = encodeURIComponent;
 
 before(async () => {
   s = await startServer();
-  const port = await freePort();
-  CB = `https://localhost:${port}/callback`;
-  web = createServer(serverTls(s), (_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('callback'); });
-  await new Promise<void>((r) => web.listen(port, '127.0.0.1', r));
+  rig = await browserRig(s);
+  context = rig.context;
+  CB = `${rig.origin}/callback`;
+  rig.serve((_req, res) => { res.writeHead(200, { 'content-type': 'text/plain' }); res.end('callback'); });
   app = await createApp(s, { name: 'Key RP', app_type: 'regular_web', callbacks: [CB], grant_types: ['authorization_code'] });
   assert.equal((await s.api('PUT', '/guardian/policies', { body: ['all-applications'] })).status, 200);
-  browser = await launchChromium();
-  context = browser.context;
 });
 after(async () => {
-  await browser?.close();
-  await new Promise((r) => web?.close(r));
+  await rig?.close();
   await s?.close();
 });
 

@@ -1,11 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:https';
 import { readFileSync } from 'node:fs';
 import { type BrowserContext, type Page, type Response } from 'playwright-core';
 import { decodeJwt } from 'jose';
-import { startServer, freePort, type TestServer } from './helpers/server.ts';
-import { launchChromium, serverTls } from './helpers/browser.ts';
+import { startServer, type TestServer } from './helpers/server.ts';
+import { browserRig, type BrowserRig } from './helpers/browser.ts';
 import { createApp, createUser } from './helpers/login-flow.ts';
 import { managementClient } from './helpers/sdk.ts';
 
@@ -14,35 +13,30 @@ import { managementClient } from './helpers/sdk.ts';
 // refresh token (JSON/form across CORS), and silent auth in an iframe (web_message).
 
 let s: TestServer;
-let web: Server;
 let context: BrowserContext;
-let browser: Awaited<ReturnType<typeof launchChromium>> | undefined;
+let rig: BrowserRig | undefined;
 let appOrigin = '';
 let clientId = '';
 const SPA_JS = readFileSync('node_modules/@auth0/auth0-spa-js/dist/auth0-spa-js.production.js', 'utf8');
 
 before(async () => {
   s = await startServer();
-  const port = await freePort();
   // Same site as the server (https://localhost, another port): Chromium blocks third-party
   // cookies in cross-site iframes, as it would for a real Auth0 tenant without a custom domain.
-  appOrigin = `https://localhost:${port}`;
+  rig = await browserRig(s);
+  appOrigin = rig.origin;
+  context = rig.context;
   const app = await createApp(s, { name: 'SPA', app_type: 'spa', callbacks: [`${appOrigin}/`], web_origins: [appOrigin], allowed_logout_urls: [`${appOrigin}/`] });
   clientId = app.client_id;
   await createUser(s, 'erin@example.com', 'Erin-pw-123!', { name: 'Erin' });
-  const tls = serverTls(s);
-  web = createServer(tls, (req, res) => {
+  rig.serve((req, res) => {
     if (req.url === '/spa.js') { res.writeHead(200, { 'content-type': 'text/javascript' }); res.end(SPA_JS); return; }
     res.writeHead(200, { 'content-type': 'text/html' });
     res.end(`<!doctype html><html><head><script src="/spa.js"></script></head><body><p>app</p></body></html>`);
   });
-  await new Promise<void>((r) => web.listen(port, '127.0.0.1', r));
-  browser = await launchChromium();
-  context = browser.context;
 });
 after(async () => {
-  await browser?.close();
-  await new Promise((r) => web?.close(r));
+  await rig?.close();
   await s?.close();
 });
 

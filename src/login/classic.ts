@@ -11,7 +11,7 @@ import { passwordAccount } from '../oidc/grants-password.ts';
 import { issueLoginTicket, peekLoginTicket, spendLoginTicket } from '../tenant/login-tickets.ts';
 import { globalClient } from '../tenant/global-client.ts';
 import { esc } from './html.ts';
-import { type LoginContext, csrfSecret, errorPage, finish, loadInteraction } from './interaction.ts';
+import { type LoginContext, csrfSecret, errorPage, findInteraction, finish, loadInteraction } from './interaction.ts';
 import { LegacyError, badRequest, sendLegacy } from './legacy-errors.ts';
 
 // Classic Universal Login: a tenant that customized its login page (the
@@ -107,7 +107,7 @@ async function usernamePasswordLogin(ctx: Koa.Context, env: Env, engine: Engine)
   const body = await readParams(ctx);
   const str = (k: string) => (typeof body[k] === 'string' && body[k] ? body[k] as string : undefined);
   const uid = str('state') ?? '';
-  const interaction = /^[\w-]{10,64}$/.test(uid) ? await (engine.provider as any).Interaction.find(uid) : undefined;
+  const interaction = await findInteraction(engine, uid);
   if (!interaction || interaction.params.client_id !== str('client_id') || !csrfMatches(env, uid, body._csrf)) {
     throw new LegacyError({ name: 'ForbiddenError', code: 'invalid_request', description: 'Invalid or expired login transaction. Please go back to the application and sign in again.', statusCode: 403 });
   }

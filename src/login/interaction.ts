@@ -21,11 +21,16 @@ export function errorPage(ctx: Koa.Context, brand: Branding, message: string, st
   page(ctx, { title: 'Something went wrong', brand, status, body: `<p class="error" role="alert">${esc(message)}</p>` });
 }
 
+/** The engine's interaction with this id, if the id is well-formed and the interaction unexpired. */
+export async function findInteraction(engine: Engine, uid: unknown): Promise<any> {
+  return typeof uid === 'string' && /^[\w-]{10,64}$/.test(uid) ? (engine.provider as any).Interaction.find(uid) : undefined;
+}
+
 /** The interaction named by ?state= (or the form's state), or an error page. */
 export async function loadInteraction(ctx: Koa.Context, engine: Engine, state: unknown): Promise<LoginContext | undefined> {
   const brand = await engineBranding(engine);
   const uid = typeof state === 'string' ? state : '';
-  const interaction = /^[\w-]{10,64}$/.test(uid) ? await (engine.provider as any).Interaction.find(uid) : undefined;
+  const interaction = await findInteraction(engine, uid);
   if (!interaction) {
     errorPage(ctx, brand, 'This login session has expired or is invalid. Please go back to the application and sign in again.');
     return undefined;

@@ -1,8 +1,10 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { RequestListener } from 'node:http';
+import { createServer } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
-import type { TestServer } from './server.ts';
+import { freePort, type TestServer } from './server.ts';
 
 // Debian's Chromium for the browser tests (never a downloaded one), and the
 // test server's certificate for the applications they serve beside it.
@@ -29,3 +31,30 @@ export const serverTls = (s: TestServer) => ({
   key: readFileSync(join(s.dataDir, 'tls', 'server-localhost-key.pem')),
   cert: readFileSync(join(s.dataDir, 'tls', 'server-localhost.pem')),
 });
+
+export interface BrowserRig {
+  /** https://localhost:<port>: the application's origin, same site as the server. */
+  origin: string;
+  context: BrowserContext;
+  /** What the application answers; set once the test has made what its pages need. */
+  serve(handler: RequestListener): void;
+  close(): Promise<void>;
+}
+
+/** Chromium, and an application served over https beside the server (a 404 until `serve` is called). */
+export async function browserRig(s: TestServer): Promise<BrowserRig> {
+  const port = await freePort();
+  let handler: RequestListener = (_req, res) => { res.writeHead(404); res.end(); };
+  const web = createServer(serverTls(s), (req, res) => handler(req, res));
+  await new Promise<void>((r) => web.listen(port, '127.0.0.1', r));
+  const browser = await launchChromium();
+  return {
+    origin: `https://localhost:${port}`,
+    context: browser.context,
+    serve(h) { handler = h; },
+    async close() {
+      await browser.close();
+      await new Promise((r) => web.close(r));
+    },
+  };
+}
