@@ -586,3 +586,63 @@ test('single logout: the session\'s other SAML applications with slo_enabled get
   assert.equal(decodeEntities(/<form[^>]*action="([^"]*)"/.exec(directHtml)![1]), SLO);
   assert.equal(formFields(directHtml).RelayState, 'direct');
 });
+
+test('IdP-initiated single logout: /v2/logout sends each SAML application of the session with slo_enabled a signed LogoutRequest, then goes to returnTo', async () => {
+  const SLO3 = 'https://sp3.example.com/saml/logout';
+  const ACS3 = 'https://sp3.example.com/saml/acs';
+  const SP3 = 'https://sp3.example.com/metadata';
+  const BYE = 'https://portal.example.com/bye';
+  const portal = await createApp(s, { name: 'Portal', app_type: 'regular_web', callbacks: ['https://portal.example.com/cb'], allowed_logout_urls: [BYE] });
+  const third = await createApp(s, { name: 'SAML SP 3', app_type: 'regular_web', callbacks: [ACS3], addons: { samlp: { logout: { callback: SLO3 } } } });
+  const md3 = await idpMetadata(s, third.client_id);
+  const saml3 = serviceProvider(md3, { issuer: SP3, audience: SP3, callbackUrl: ACS3, logoutCallbackUrl: SLO3 });
+  const saml1 = sp({ logoutCallbackUrl: SLO });
+  const logout = `${s.baseUrl}/v2/logout?client_id=${portal.client_id}&returnTo=${encodeURIComponent(BYE)}`;
+
+  async function loginToBoth() {
+    const first = await samlLogin(await saml1.getAuthorizeUrlAsync('', undefined, {}));
+    const { profile } = await saml1.validatePostResponseAsync(first.fields);
+    const second = await samlLogin(await saml3.getAuthorizeUrlAsync('', undefined, {}), first.jar);
+    const mine = await saml3.validatePostResponseAsync(second.fields);
+    return { jar: first.jar, sessions: [profile!.sessionIndex, mine.profile!.sessionIndex] };
+  }
+  /** The auto-posting page's target and fields. */
+  const formOf = async (r: Response) => {
+    assert.equal(r.status, 200);
+    const html = await r.text();
+    return { action: decodeEntities(/<form[^>]*action="([^"]*)"/.exec(html)![1]), fields: formFields(html) };
+  };
+
+  const { jar, sessions } = await loginToBoth();
+  // A returnTo outside the allowlist still refuses before anything ends.
+  assert.equal((await go(jar, `${s.baseUrl}/v2/logout?client_id=${portal.client_id}&returnTo=https://evil.example.com/`)).status, 400);
+  const toSp1 = await formOf(await go(jar, logout));
+  assert.equal(toSp1.action, SLO);
+  const got1 = await saml1.validatePostRequestAsync({ SAMLRequest: toSp1.fields.SAMLRequest });
+  assert.equal(got1.profile?.nameID, user.user_id);
+  assert.equal(got1.profile?.sessionIndex, sessions[0]);
+  const toSp3 = await formOf(await go(jar, await saml1.getLogoutResponseUrlAsync(got1.profile!, toSp1.fields.RelayState, {}, true)));
+  assert.equal(toSp3.action, SLO3);
+  const got3 = await saml3.validatePostRequestAsync({ SAMLRequest: toSp3.fields.SAMLRequest });
+  assert.equal(got3.profile?.sessionIndex, sessions[1]);
+  const answer3 = await saml3.getLogoutResponseUrlAsync(got3.profile!, toSp3.fields.RelayState, {}, true);
+  // SP 1 cannot answer in SP 3's place.
+  await refused(go(jar, answer3.replace(md3.sloRedirect, md.sloRedirect)), /expired or is invalid/);
+  const done = await go(jar, answer3);
+  assert.equal(done.status, 302);
+  assert.equal(done.headers.get('location'), BYE);
+  assert.match((await follow(jar, await saml1.getAuthorizeUrlAsync('', undefined, {}), s.baseUrl)).url, /\/u\/login/);
+
+  // Without a session, /v2/logout goes straight on; an application with slo_enabled false is not told.
+  const straight = await go(jar, logout);
+  assert.equal(straight.status, 302);
+  assert.equal(straight.headers.get('location'), BYE);
+  await setAddonOf(s, third.client_id, { logout: { callback: SLO3, slo_enabled: false } });
+  const again = await loginToBoth();
+  const only = await formOf(await go(again.jar, `${s.baseUrl}/v2/logout`));
+  assert.equal(only.action, SLO);
+  const last = await saml1.validatePostRequestAsync({ SAMLRequest: only.fields.SAMLRequest });
+  const end = await go(again.jar, await saml1.getLogoutResponseUrlAsync(last.profile!, only.fields.RelayState, {}, true));
+  assert.equal(end.status, 200);
+  assert.match(await end.text(), /You are signed out/);
+});

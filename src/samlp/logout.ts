@@ -3,10 +3,7 @@ import type Router from '@koa/router';
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
-import { requestFacts } from '../tenant/logs.ts';
-import { sendBackchannelLogouts } from '../oidc/backchannel-logout.ts';
-import { page } from '../login/html.ts';
-import { engineBranding } from '../login/interaction.ts';
+import { endBrowserSession, signedOut } from '../login/end-session.ts';
 import { badSaml, NS, x } from './xml.ts';
 import { readLogoutRequest, readLogoutResponse } from './messages.ts';
 import { samlpApp, samlpHandler, samlpParams, type SamlpApp } from './context.ts';
@@ -17,22 +14,27 @@ import { requestEvidence, verifiedXml } from './verify.ts';
 import { forgetParticipant, participantsOf, type ReachableParticipant } from './participants.ts';
 import type { SamlpSettings } from './settings.ts';
 
-// SP-initiated single logout at /samlp/{client_id}/logout. The SP's
-// LogoutRequest (signed, when the addon has a signingCert) ends the browser's
-// Postern session as /v2/logout does; then each other SAML application of
-// that session with a logout.callback and slo_enabled gets a LogoutRequest in
+// Single logout round a session's SAML applications. SP-initiated, at
+// /samlp/{client_id}/logout: the SP's LogoutRequest (signed, when the addon
+// has a signingCert) ends the browser's Postern session as /v2/logout does.
+// IdP-initiated: /v2/logout itself. Either way each SAML application of that
+// session with a logout.callback and slo_enabled gets a LogoutRequest in
 // turn, its LogoutResponse coming back here; last, the SP that asked gets its
 // LogoutResponse at its logout.callback (PartialLogout if one of the others
-// did not answer Success), by the binding its addon names.
+// did not answer Success), by the binding its addon names, or /v2/logout's
+// caller goes on to its returnTo.
 
 const MODEL = 'SamlpLogout';
 const TTL_SECONDS = 600;
 const SUCCESS = 'urn:oasis:names:tc:SAML:2.0:status:Success';
 const PARTIAL = 'urn:oasis:names:tc:SAML:2.0:status:PartialLogout';
 
+/** Who started the logout: an SP's LogoutRequest, or /v2/logout with where it goes next. */
+type Origin = { clientId: string; requestId: string; relayState?: string } | { returnTo?: string };
+
 /** A single logout on its way round the session's participants. */
 interface LogoutRun {
-  origin: { clientId: string; requestId: string; relayState?: string };
+  origin: Origin;
   remaining: ReachableParticipant[];
   /** The participant whose LogoutResponse is awaited, and the id of the request it got. */
   current?: { clientId: string; requestId: string };
@@ -52,19 +54,6 @@ function logoutRequestXml(p: ReachableParticipant, id: string) {
     + `<samlp:SessionIndex>${x(p.sessionIndex)}</samlp:SessionIndex></samlp:LogoutRequest>`;
 }
 
-/** Ends the engine session the browser holds, with the `slo` event and back-channel logouts; the session it ended, if any. */
-async function endSession(ctx: Koa.Context, env: Env, engine: Engine, app: SamlpApp) {
-  const provider = engine.provider as any;
-  const session = await provider.Session.get(ctx);
-  const name = provider.cookieName('session');
-  for (const n of [name, `${name}.sig`]) ctx.cookies.set(n, null, { path: '/', secure: true, httpOnly: true, sameSite: 'none' });
-  if (!session || session.new) return undefined;
-  env.events.record({ ...requestFacts(ctx), type: 'slo', description: 'User successfully logged out', user_id: session.accountId, client_id: app.client.id, client_name: app.client.data.name });
-  await session.destroy();
-  await sendBackchannelLogouts(env, engine, session, 'rp-logout');
-  return session;
-}
-
 async function saveRun(env: Env, id: string, run: LogoutRun) {
   await env.store.upsertPayload({
     model: MODEL, id, payload: JSON.stringify(run), grant_id: null, uid: null, user_code: null, account_id: null,
@@ -79,26 +68,36 @@ async function loadRun(env: Env, id: string | undefined): Promise<LogoutRun | un
   return JSON.parse(row.payload) as LogoutRun;
 }
 
-export function logoutRoutes(router: Router, env: Env, engine: Engine) {
-  /** The next participant gets its LogoutRequest; with none left, the SP that asked gets its LogoutResponse. */
-  async function proceed(ctx: Koa.Context, runId: string, run: LogoutRun) {
-    const next = run.remaining.shift();
-    if (next) {
-      run.current = { clientId: next.clientId, requestId: samlId() };
-      await saveRun(env, runId, run);
-      await forgetParticipant(env, next.sessionIndex, next.clientId);
-      const xml = logoutRequestXml(next, run.current.requestId);
-      return sendToSp(ctx, next.callback, { xml, rootLocalName: 'LogoutRequest', param: 'SAMLRequest', relayState: runId }, currentSigningKey(env.keys), next.settings);
-    }
-    await env.store.destroyPayload(MODEL, runId);
-    const origin = await samlpApp(env, engine, run.origin.clientId);
-    const target = origin.settings.logoutCallback;
-    ctx.set('Cache-Control', 'no-store');
-    if (!target) return page(ctx, { title: 'Signed out', brand: await engineBranding(engine), body: '<p>You are signed out.</p>' });
-    const xml = logoutResponseXml(origin.settings, run.origin.requestId, target, run.partial ? PARTIAL : SUCCESS);
-    sendToSp(ctx, target, { xml, rootLocalName: 'LogoutResponse', param: 'SAMLResponse', relayState: run.origin.relayState }, currentSigningKey(env.keys), origin.settings);
+/** The next participant gets its LogoutRequest; with none left, the logout ends where its origin says. */
+async function proceed(ctx: Koa.Context, env: Env, engine: Engine, runId: string, run: LogoutRun) {
+  const next = run.remaining.shift();
+  if (next) {
+    run.current = { clientId: next.clientId, requestId: samlId() };
+    await saveRun(env, runId, run);
+    await forgetParticipant(env, next.sessionIndex, next.clientId);
+    const xml = logoutRequestXml(next, run.current.requestId);
+    return sendToSp(ctx, next.callback, { xml, rootLocalName: 'LogoutRequest', param: 'SAMLRequest', relayState: runId }, currentSigningKey(env.keys), next.settings);
   }
+  await env.store.destroyPayload(MODEL, runId);
+  ctx.set('Cache-Control', 'no-store');
+  if (!('clientId' in run.origin)) return run.origin.returnTo ? ctx.redirect(run.origin.returnTo) : signedOut(ctx, engine);
+  const asked = run.origin;
+  const origin = await samlpApp(env, engine, asked.clientId);
+  const target = origin.settings.logoutCallback;
+  if (!target) return signedOut(ctx, engine);
+  const xml = logoutResponseXml(origin.settings, asked.requestId, target, run.partial ? PARTIAL : SUCCESS);
+  sendToSp(ctx, target, { xml, rootLocalName: 'LogoutResponse', param: 'SAMLResponse', relayState: asked.relayState }, currentSigningKey(env.keys), origin.settings);
+}
 
+/**
+ * Starts single logout round `participants` (from `participantsOf`, after the
+ * session has ended), whose last step is `origin`.
+ */
+export function startSingleLogout(ctx: Koa.Context, env: Env, engine: Engine, participants: ReachableParticipant[], origin: Origin) {
+  return proceed(ctx, env, engine, randomBytes(24).toString('base64url'), { origin, remaining: participants, partial: false });
+}
+
+export function logoutRoutes(router: Router, env: Env, engine: Engine) {
   const handle = samlpHandler(engine, async (ctx) => {
     const app = await samlpApp(env, engine, ctx.params.clientId);
     const p = await samlpParams(ctx);
@@ -111,15 +110,14 @@ export function logoutRoutes(router: Router, env: Env, engine: Engine) {
       if (answer.inResponseTo !== run.current.requestId) throw badSaml('The LogoutResponse does not answer this single logout.');
       if (answer.status !== SUCCESS) run.partial = true;
       run.current = undefined;
-      return proceed(ctx, runId!, run);
+      return proceed(ctx, env, engine, runId!, run);
     }
     if (p.SAMLRequest === undefined) throw badSaml('Missing SAMLRequest: a LogoutRequest is required.');
     const request = readLogoutRequest(verifiedXml(requestEvidence(ctx, p.SAMLRequest), app.settings.signingCert));
-    const session = await endSession(ctx, env, engine, app);
+    const session = await endBrowserSession(ctx, env, engine, app.client);
     const others = session ? await participantsOf(env, engine, session, app.client.id) : [];
     if (session?.uid) await forgetParticipant(env, session.uid, app.client.id);
-    const runId = randomBytes(24).toString('base64url');
-    await proceed(ctx, runId, { origin: { clientId: app.client.id, requestId: request.id, relayState: p.RelayState }, remaining: others, partial: false });
+    await startSingleLogout(ctx, env, engine, others, { clientId: app.client.id, requestId: request.id, relayState: p.RelayState });
   });
   router.get('/samlp/:clientId/logout', handle);
   router.post('/samlp/:clientId/logout', handle);

@@ -23,10 +23,11 @@ export async function rememberParticipant(env: Env, p: Participant) {
 }
 
 /**
- * The applications of this session (but `except`) that single logout reaches:
- * those with the addon, a logout.callback, and slo_enabled (on by default).
+ * The applications of this session (but `except`, the SP that asked) that
+ * single logout reaches: those with the addon, a logout.callback, and
+ * slo_enabled (on by default).
  */
-export async function participantsOf(env: Env, engine: Engine, session: { uid?: string; authorizations?: Record<string, unknown> }, except: string): Promise<ReachableParticipant[]> {
+export async function participantsOf(env: Env, engine: Engine, session: { uid?: string; authorizations?: Record<string, unknown> }, except?: string): Promise<ReachableParticipant[]> {
   if (!session.uid) return [];
   const out: ReachableParticipant[] = [];
   for (const clientId of Object.keys(session.authorizations ?? {})) {
