@@ -405,3 +405,29 @@ test('with a Guardian policy the login asks for the second factor before the dev
     await s.api('PUT', '/guardian/factors/otp', { body: { enabled: false } });
   }
 });
+
+test('the tenant\'s device_flow settings shape the user codes: digits and a mask of their own, entered and confirmed as shown', async () => {
+  assert.equal((await s.api('PATCH', '/tenants/settings', { body: { device_flow: { charset: 'digits', mask: '*** *** ***' } } })).status, 200);
+  try {
+    const da = await client.initiateDeviceAuthorization(config, { scope: 'openid' });
+    assert.match(da.user_code, /^\d{3} \d{3} \d{3}$/);
+    // Typed without the spaces, the code is found and shown as the device shows it.
+    const jar = new Jar();
+    const entered = await enterCode(jar, da.user_code.replace(/ /g, ''));
+    assert.match(entered.html, new RegExp(`<code[^>]*>${da.user_code}</code>`));
+    const done = await logIn(jar, (await decide(jar, entered.html, 'confirm')).res);
+    assert.match(await done.res.text(), /Congratulations/);
+    assert.equal((await poll(da.device_code)).status, 200);
+  } finally {
+    assert.equal((await s.api('PATCH', '/tenants/settings', { body: { device_flow: { charset: 'base20', mask: '****-****' } } })).status, 200);
+  }
+  assert.match((await client.initiateDeviceAuthorization(config, { scope: 'openid' })).user_code, USER_CODE);
+  // Masks that cannot format a code are refused, and change nothing.
+  for (const [mask, message] of [['ABCD-EFGH', /may only contain/], ['***-**', /at least 6/], [7, /mask/]] as const) {
+    const r = await s.api('PATCH', '/tenants/settings', { body: { device_flow: { mask } } });
+    assert.equal(r.status, 400, String(mask));
+    assert.equal(r.body.errorCode, 'invalid_body');
+    assert.match(r.body.message, message);
+  }
+  assert.deepEqual((await s.api('GET', '/tenants/settings')).body.device_flow, { charset: 'base20', mask: '****-****' });
+});

@@ -1,6 +1,8 @@
 import type { Env } from '../tenant/env.ts';
 import { projector } from './fields.ts';
 import { route, type Route } from './router.ts';
+import { badRequest } from '../lib/errors.ts';
+import { maskProblem } from '../oidc/device-flow.ts';
 
 export const DEFAULT_SETTINGS = {
   friendly_name: 'Postern',
@@ -31,6 +33,8 @@ const MERGED = ['flags', 'session_cookie', 'universal_login', 'error_page', 'dev
 export const tenantRoutes: Route[] = [
   route('GET', '/tenants/settings', async ({ env, query }) => projector(query)(await tenantSettings(env))),
   route('PATCH', '/tenants/settings', async ({ env, body }) => {
+    const mask = (body.device_flow as { mask?: unknown } | null | undefined)?.mask;
+    if (mask !== undefined && maskProblem(mask)) throw badRequest(maskProblem(mask)!);
     const next = await env.store.modifyTenantSettings((stored) => {
       const current: any = withDefaults(stored);
       const out: any = { ...current };

@@ -1,6 +1,7 @@
 import type Koa from 'koa';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from './provider.ts';
+import type { TenantSettingsCache } from './settings.ts';
 import { OAuthError, sendOAuthError } from './errors.ts';
 import { AUTH0_PATHS } from './paths.ts';
 import { POLLED_GRANTS, POLL_INTERVAL, startEndpoint } from './polling.ts';
@@ -21,6 +22,35 @@ POLLED_GRANTS.set(DEVICE_CODE_GRANT, {
 export function deviceFlowAllowed(data: any): boolean {
   return data?.app_type === 'native' && data?.token_endpoint_auth_method === 'none'
     && Array.isArray(data?.grant_types) && data.grant_types.includes(DEVICE_CODE_GRANT);
+}
+
+const DEFAULT_MASK = '****-****';
+/** Fewer characters would make a code guessable within its lifetime; Postern's floor, Auth0 documents none. */
+const MIN_CODE_LENGTH = 6;
+
+/** Why a tenant's `device_flow.mask` cannot format user codes, or undefined when it can. */
+export function maskProblem(mask: unknown): string | undefined {
+  if (typeof mask !== 'string' || !/^[-* ]*$/.test(mask)) return 'device_flow.mask may only contain "*", "-" and spaces.';
+  if (mask.split('*').length - 1 < MIN_CODE_LENGTH) return `device_flow.mask must have at least ${MIN_CODE_LENGTH} "*" characters.`;
+  return undefined;
+}
+
+/**
+ * The engine's deviceFlow feature. The engine reads `charset` and `mask` at
+ * each request, and keeps a feature that is not a plain object as given
+ * rather than copying its values; so these getters follow the tenant's
+ * `device_flow` settings (Auth0's `base20` is the engine's `base-20`).
+ */
+export function deviceFlowFeature(settings: TenantSettingsCache, pages: object) {
+  const feature = Object.assign(Object.create(null), {
+    enabled: true,
+    deviceInfo: (ctx: Koa.Context) => ({ ip: ctx.ip, ua: ctx.get('user-agent') }),
+    ...pages,
+  });
+  return Object.defineProperties(feature, {
+    charset: { enumerable: true, get: () => (settings.value.device_flow?.charset === 'digits' ? 'digits' : 'base-20') },
+    mask: { enumerable: true, get: () => (maskProblem(settings.value.device_flow?.mask) ? DEFAULT_MASK : settings.value.device_flow.mask) },
+  });
 }
 
 const notAllowed = () => new OAuthError(403, 'unauthorized_client', `Grant type '${DEVICE_CODE_GRANT}' not allowed for the client.`);

@@ -36,7 +36,7 @@ import { userGrantableScopes } from '../tenant/current-user-scopes.ts';
 import { addCustomClaims, PostLoginActions, redirectInteractionUrl } from './action-claims.ts';
 import { withMfaPrompt } from './mfa-prompt.ts';
 import { refuseUnprovenToken } from './sender-constraint.ts';
-import { DEVICE_CODE_TTL } from './device-flow.ts';
+import { DEVICE_CODE_TTL, deviceFlowFeature } from './device-flow.ts';
 import { cibaFeature, cibaTtl } from './ciba.ts';
 import { activatePrefill, devicePages } from '../login/device.ts';
 import { loginTicketPrompt } from '../login/cross-origin.ts';
@@ -197,8 +197,8 @@ export function buildProvider(deps: EngineDeps): Provider {
       introspection: { enabled: false },
       rpInitiatedLogout: { enabled: true, logoutSource, postLogoutSuccessSource },
       backchannelLogout: { enabled: true },
-      // Auth0's user codes: eight letters without vowels, shown as XXXX-XXXX.
-      deviceFlow: { enabled: true, charset: 'base-20', mask: '****-****', ...devicePages(env, settings) },
+      // User codes as the tenant's device_flow settings say (Auth0's default: eight letters without vowels, XXXX-XXXX).
+      deviceFlow: deviceFlowFeature(settings, devicePages(env, settings)),
       ciba: cibaFeature(env, clients),
       // Nonces are stateless (an HMAC of the time under this secret), so every node accepts every node's.
       // Public applications must use one at the token endpoint, as at Auth0.
