@@ -31,6 +31,9 @@ import { EXPORT_FILES_PATH } from './management/export-location.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
 import { ActionsRuntime } from './actions/runtime.ts';
 import { samlpEndpoint } from './samlp/index.ts';
+import { resourceOwnerEndpoint } from './oidc/legacy-ro.ts';
+import { delegationEndpoint } from './oidc/legacy-delegation.ts';
+import { tokenInfoEndpoint } from './oidc/tokeninfo.ts';
 
 export const DEFAULT_TENANT = 'default';
 
@@ -119,6 +122,10 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(tokenEndpoint(env, engine));
   app.use(deviceAuthorizationEndpoint(env, engine));
   app.use(backchannelAuthenticationEndpoint(env, engine));
+  // Auth0's legacy Authentication API; /oauth/ro and /delegation hand their requests to the engine's token endpoint.
+  app.use(resourceOwnerEndpoint(env, engine));
+  app.use(delegationEndpoint(env, engine));
+  app.use(tokenInfoEndpoint(env, engine));
   app.use(engine.middleware());
   return {
     env, app, db, engine, bootstrap: info,

@@ -84,6 +84,9 @@ const ENGINE_GRANTS = new Set([
   'http://auth0.com/oauth/grant-type/passwordless/otp',
   // The passkey grant (grants-passkey.ts).
   'urn:okta:params:oauth:grant-type:webauthn',
+  // Auth0's legacy grants behind /oauth/ro and /delegation (legacy-ro.ts, legacy-delegation.ts).
+  'http://auth0.com/oauth/legacy/grant-type/ro', 'http://auth0.com/oauth/legacy/grant-type/ro/jwt-bearer',
+  'http://auth0.com/oauth/legacy/grant-type/delegation/id_token', 'http://auth0.com/oauth/legacy/grant-type/delegation/refresh_token',
 ]);
 
 function validUrl(u: unknown): u is string {

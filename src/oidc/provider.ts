@@ -16,6 +16,8 @@ import { registerPasswordlessGrant } from './grants-passwordless.ts';
 import { registerTokenExchangeGrant } from './grants-token-exchange.ts';
 import { registerMfaGrants } from './grants-mfa.ts';
 import { registerPasskeyGrant } from './grants-passkey.ts';
+import { registerLegacyRoGrants } from './legacy-ro.ts';
+import { registerLegacyDelegationGrants } from './legacy-delegation.ts';
 import { keepErrorFields } from './errors.ts';
 import { interactionUrl, loadExistingGrantFor, restoreOfflineAccess } from './interactions.ts';
 import { installRedirectUriRule } from './redirect-uri.ts';
@@ -251,6 +253,8 @@ export function buildProvider(deps: EngineDeps): Provider {
   registerMfaGrants(provider, userTokens);
   registerTokenExchangeGrant(provider, userTokens);
   registerPasskeyGrant(provider, userTokens);
+  registerLegacyRoGrants(provider, userTokens);
+  registerLegacyDelegationGrants(provider, userTokens);
   keepErrorFields(provider);
   // RP-initiated logout reaches the tenant log as /v2/logout does.
   provider.on('end_session.success', (ctx: any) => env.events.record({

@@ -24,12 +24,14 @@ export interface UserTokenRequest {
   requested: Set<string>; audience?: string; gty: string;
   /** How the user authenticated, for the ID token (`["mfa"]` once a second factor was proven). */
   amr?: string[];
+  /** Overrides whether a refresh token is issued (Auth0's legacy /oauth/ro decides by `device`, not by the refresh_token grant). */
+  refreshToken?: boolean;
 }
 
 /** Answers the token response for `userId`: an access token for `audience` (or /userinfo), and ID and refresh tokens when asked. */
 export async function issueUserTokens(
   provider: Provider, { env, apis, clients, resourceInfo, findAccount }: UserTokenDeps, ctx: any, userId: string,
-  { requested, audience, gty, amr }: UserTokenRequest,
+  { requested, audience, gty, amr, refreshToken: wantsRefresh }: UserTokenRequest,
 ) {
   const { client } = ctx.oidc;
   const { Grant, AccessToken, RefreshToken, IdToken, ResourceServer } = provider as any;
@@ -64,7 +66,8 @@ export async function issueUserTokens(
 
   const scope = [...requested].join(' ');
   let refreshToken: string | undefined;
-  if (requested.has('offline_access') && client.grantTypeAllowed('refresh_token') && (!api || api.data.allow_offline_access)) {
+  const offline = wantsRefresh ?? (requested.has('offline_access') && client.grantTypeAllowed('refresh_token'));
+  if (offline && (!api || api.data.allow_offline_access)) {
     const rt = new RefreshToken({
       accountId: userId, client, grantId: grant.jti, gty, scope,
       resource: audience ? String(audience) : undefined, rotations: 0, authTime: Math.floor(Date.now() / 1000),
