@@ -13,6 +13,7 @@ import { federatedRoutes } from './federated.ts';
 import { continueRoutes } from './continue.ts';
 import { mfaRoutes } from './mfa.ts';
 import { passwordlessRoutes } from './passwordless.ts';
+import { passwordlessVerifyRoutes } from './passwordless-verify.ts';
 import { passkeyRoutes } from './passkeys.ts';
 import { cibaRoutes } from './ciba.ts';
 import { crossOriginRoutes } from './cross-origin.ts';
@@ -37,6 +38,7 @@ export function loginRouter(env: Env, engine: Engine): Router {
   continueRoutes(router, env, engine);
   mfaRoutes(router, env, engine);
   passwordlessRoutes(router, env, engine);
+  passwordlessVerifyRoutes(router, env, engine);
   passkeyRoutes(router, env, engine);
   cibaRoutes(router, env, engine);
   crossOriginRoutes(router, env, engine);

@@ -14,6 +14,7 @@ import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, errorPage, finish, readInteractionForm, engineBranding } from './interaction.ts';
 import { passwordlessAddressForm, passwordlessCodeForm } from './pages.ts';
 import { loginAttempt } from './login.ts';
+import { classicVerifyRedirect } from './passwordless-verify.ts';
 
 // Passwordless from the outside: the Authentication API's /passwordless/start
 // and the magic link it mails (/passwordless/verify_redirect), and the
@@ -142,7 +143,10 @@ export async function ticketLogin(ctx: Koa.Context, env: Env, lc: LoginContext) 
 export function passwordlessRoutes(router: Router, env: Env, engine: Engine) {
   router.options('/passwordless/start', preflight('POST'));
   router.post('/passwordless/start', (ctx) => answering(ctx, () => start(ctx, env, engine)));
-  router.get('/passwordless/verify_redirect', (ctx) => verifyRedirect(ctx, env, engine));
+  // A Classic login page's verified code comes back here too (passwordless-verify.ts); a magic link otherwise.
+  router.get('/passwordless/verify_redirect', async (ctx) => {
+    if (!(await classicVerifyRedirect(ctx, env, engine))) await verifyRedirect(ctx, env, engine);
+  });
 
   /** A posted passwordless page: its fields, its interaction and the connection it logs in with (else an error page). */
   const passwordlessForm = async (ctx: Koa.Context) => {
