@@ -6,29 +6,39 @@ import type Koa from 'koa';
 
 export const esc = (s: unknown) => String(s ?? '').replace(/[&<>"'`=/]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export interface Branding { name: string; logo?: string; primary?: string }
+export interface Branding {
+  name: string; logo?: string; primary?: string;
+  /** The tenant's page template around the page, when it has one (see page-template.ts); undefined when it cannot render. */
+  frame?: (ctx: Koa.Context, parts: { head: string; widget: string; nonce: string; title: string }) => string | undefined;
+}
 
 /**
- * The page shell: tenant name and logo, strict CSP. The only script is the
- * page's own `script`, a constant (its data rides in escaped attributes),
- * allowed by a nonce of this answer.
+ * The page shell: tenant name and logo, strict CSP. The only scripts are the
+ * page's own `script`, a constant (its data rides in escaped attributes), and
+ * those of the tenant's page template, allowed by a nonce of this answer.
  */
 export function page(ctx: Koa.Context, opts: { title: string; brand: Branding; body: string; status?: number; script?: string }) {
   ctx.status = opts.status ?? 200;
   ctx.type = 'html';
-  const nonce = opts.script ? randomBytes(16).toString('base64') : undefined;
-  ctx.set('Content-Security-Policy', `default-src 'self';${nonce ? ` script-src 'nonce-${nonce}';` : ''} img-src 'self' https: data:; style-src 'self' 'unsafe-inline'; form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'`);
+  const framed = !!opts.brand.frame;
+  const nonce = opts.script || framed ? randomBytes(16).toString('base64') : undefined;
+  // A page template may bring its own stylesheets and fonts.
+  const styles = framed ? "'self' 'unsafe-inline' https:" : "'self' 'unsafe-inline'";
+  ctx.set('Content-Security-Policy', `default-src 'self';${nonce ? ` script-src 'nonce-${nonce}';` : ''} img-src 'self' https: data:; style-src ${styles};${framed ? ' font-src https: data:;' : ''} form-action 'self' https: http:; frame-ancestors 'none'; base-uri 'none'`);
   ctx.set('X-Frame-Options', 'DENY');
   ctx.set('Cache-Control', 'no-store');
   ctx.set('Referrer-Policy', 'no-referrer');
   const logo = opts.brand.logo ? `<img src="${esc(opts.brand.logo)}" alt="${esc(opts.brand.name)} logo" height="48">` : '';
-  ctx.body = `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+  const head = `<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${esc(opts.title)} | ${esc(opts.brand.name)}</title>
-<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0 .25rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.6rem 1rem;width:100%}.error{color:#b00020}${opts.brand.primary ? `button{background:${opts.brand.primary};color:#fff;border:0;border-radius:4px}` : ''}</style>
-</head><body><header>${logo}<p>${esc(opts.brand.name)}</p></header><main><h1>${esc(opts.title)}</h1>
+<style>body{font-family:system-ui,sans-serif;max-width:24rem;margin:3rem auto;padding:0 1rem}label{display:block;margin:.75rem 0 .25rem}input{width:100%;padding:.5rem;box-sizing:border-box}button{margin-top:1rem;padding:.6rem 1rem;width:100%}.error{color:#b00020}${opts.brand.primary ? `button{background:${opts.brand.primary};color:#fff;border:0;border-radius:4px}` : ''}</style>`;
+  const widget = `<header>${logo}<p>${esc(opts.brand.name)}</p></header><main><h1>${esc(opts.title)}</h1>
 ${opts.body}
-</main>${nonce ? `<script nonce="${nonce}">${opts.script}</script>` : ''}</body></html>`;
+</main>${opts.script ? `<script nonce="${nonce}">${opts.script}</script>` : ''}`;
+  const whole = framed ? opts.brand.frame!(ctx, { head, widget, nonce: nonce!, title: opts.title }) : undefined;
+  ctx.body = whole ?? `<!doctype html>
+<html lang="en"><head>${head}
+</head><body>${widget}</body></html>`;
 }
 
 const CSRF_COOKIE = 'postern_csrf';

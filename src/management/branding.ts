@@ -1,6 +1,8 @@
 import { badRequest, notFound } from '../lib/errors.ts';
 import { reply, route, type Route } from './router.ts';
 import { singleton, type Singleton } from './singleton.ts';
+import { templateProblem } from '../login/page-template.ts';
+import type { Env } from '../tenant/env.ts';
 
 // Universal Login branding: colors, logo and font, and the page template.
 
@@ -13,8 +15,13 @@ function templateOf(body: string | { template: string }) {
   // Without these tags the page would render without the login widget or its scripts.
   const missing = REQUIRED_TAGS.filter((tag) => !template.includes(tag));
   if (missing.length) throw badRequest(`The template must contain the ${missing.join(' and ')} tag${missing.length > 1 ? 's' : ''}.`);
+  const problem = templateProblem(template);
+  if (problem) throw badRequest(`The template is not valid Liquid: ${problem}`);
   return template;
 }
+
+/** The tenant's Universal Login page template, if it has one. */
+export const universalLoginTemplate = async (env: Env) => (await env.store.getTenantDoc<{ body: string }>(TEMPLATE_DOC))?.body;
 
 export const BRANDING: Singleton = { path: '/branding', doc: 'branding.settings', defaults: {}, merge: ['colors', 'font'] };
 
