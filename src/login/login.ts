@@ -8,6 +8,7 @@ import { attackRefusal, recordFailedLogin, recordLogin, type LoginAttempt } from
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { identifierForm, loginForm } from './pages.ts';
+import { screenText } from './custom-text.ts';
 import { connectionForEmail, enterpriseConnections, redirectUpstream } from './federated.ts';
 import { loginPasswordlessConnection, renderAddressPage, ticketLogin } from './passwordless.ts';
 import { crossOriginTicketLogin } from './cross-origin.ts';
@@ -29,12 +30,17 @@ async function connectionButtons(env: Env, lc: LoginContext) {
 /** Identifier first (the tenant's `identifier_first` prompt setting): the email alone, then the IdP or the password. */
 const identifierFirst = async (env: Env) => Boolean((await env.store.getTenantDoc<any>('prompts.settings'))?.identifier_first);
 
+/** A screen's texts for this login's application and tenant. */
+export const textsFor = (env: Env, lc: LoginContext, prompt: string, screen = prompt) =>
+  screenText(env, prompt, screen, { clientName: lc.client.data.name ?? 'the application', companyName: lc.brand.name });
+
 async function renderIdentifier(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email?: string; error?: string; status?: number } = {}) {
+  const t = await textsFor(env, lc, 'login-id');
   page(ctx, {
-    title: 'Welcome', brand: lc.brand, status: opts.status,
+    title: t.title, brand: lc.brand, status: opts.status,
     body: identifierForm({
-      state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: opts.email ?? lc.interaction.params.login_hint, error: opts.error,
-      appName: lc.client.data.name ?? 'the application', buttons: await connectionButtons(env, lc),
+      t, state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: opts.email ?? lc.interaction.params.login_hint, error: opts.error,
+      buttons: await connectionButtons(env, lc),
       signupUrl: `/u/signup?${new URLSearchParams({ state: lc.uid })}`,
     }),
   });
@@ -44,13 +50,13 @@ async function renderLogin(ctx: Koa.Context, env: Env, lc: LoginContext, opts: {
   const q = (extra: Record<string, string>) => new URLSearchParams({ state: lc.uid, ...extra }).toString();
   const p = lc.interaction.params;
   const [conn] = await dbConnections(env, lc.client.id, p.connection);
+  const t = await textsFor(env, lc, 'login');
   page(ctx, {
-    title: 'Welcome', brand: lc.brand, status: opts.status,
+    title: t.title, brand: lc.brand, status: opts.status,
     body: loginForm({
-      buttons: await connectionButtons(env, lc),
+      t, buttons: await connectionButtons(env, lc),
       state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: opts.email ?? p.login_hint, error: opts.error,
       withUsername: Boolean(conn?.data.options?.requires_username),
-      appName: lc.client.data.name ?? 'the application',
       resetUrl: `/u/reset-password/request?${new URLSearchParams({ state: lc.uid, client_id: lc.client.id, ...(p.connection ? { connection: p.connection } : {}) })}`,
       signupUrl: `/u/signup?${q({})}`,
     }),

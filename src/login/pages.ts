@@ -1,4 +1,5 @@
 import { csrfField, esc } from './html.ts';
+import type { ScreenText } from './custom-text.ts';
 
 // The forms of Universal Login. Plain HTML: labels tied to inputs, the first
 // field autofocused, one submit button, errors announced with role=alert.
@@ -12,49 +13,49 @@ const buttonList = (buttons: ConnectionButton[] = []) => (buttons.length
   : '');
 
 /** Identifier-first login: the email alone; home realm discovery picks where the password is asked. */
-export function identifierForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; signupUrl?: string; buttons?: ConnectionButton[] }) {
-  return `<p>Log in to continue to ${esc(o.appName)}.</p>
+export function identifierForm(o: { t: ScreenText; state: string; csrf: string; email?: string; error?: string; signupUrl?: string; buttons?: ConnectionButton[] }) {
+  return `<p>${esc(o.t.description)}</p>
 ${alert(o.error)}
 <form method="post" action="/u/login/identifier" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
-<label for="username">Email address</label>
+<label for="username">${esc(o.t.emailPlaceholder)}</label>
 <input id="username" name="username" type="email" autocomplete="username" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
-<button type="submit" name="action" value="default">Continue</button>
+<button type="submit" name="action" value="default">${esc(o.t.buttonText)}</button>
 </form>
-${buttonList(o.buttons)}${o.signupUrl ? `<p>Don't have an account? <a href="${esc(o.signupUrl)}">Sign up</a></p>` : ''}`;
+${buttonList(o.buttons)}${o.signupUrl ? `<p>${esc(o.t.signupActionText)} <a href="${esc(o.signupUrl)}">${esc(o.t.signupActionLinkText)}</a></p>` : ''}`;
 }
 
-export function loginForm(o: { state: string; csrf: string; email?: string; error?: string; appName: string; resetUrl: string; signupUrl?: string; withUsername?: boolean; buttons?: ConnectionButton[] }) {
-  return `<p>Log in to continue to ${esc(o.appName)}.</p>
+export function loginForm(o: { t: ScreenText; state: string; csrf: string; email?: string; error?: string; resetUrl: string; signupUrl?: string; withUsername?: boolean; buttons?: ConnectionButton[] }) {
+  return `<p>${esc(o.t.description)}</p>
 ${alert(o.error)}
 <form method="post" action="/u/login" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
-<label for="username">${o.withUsername ? 'Username or email address' : 'Email address'}</label>
+<label for="username">${esc(o.withUsername ? o.t.usernamePlaceholder : o.t.emailPlaceholder)}</label>
 <input id="username" name="username" type="${o.withUsername ? 'text' : 'email'}" autocomplete="username" required autofocus value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
-<label for="password">Password</label>
+<label for="password">${esc(o.t.passwordPlaceholder)}</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required>
-<button type="submit" name="action" value="default">Continue</button>
+<button type="submit" name="action" value="default">${esc(o.t.buttonText)}</button>
 </form>
-${buttonList(o.buttons)}<p><a href="${esc(o.resetUrl)}">Forgot password?</a></p>
-${o.signupUrl ? `<p>Don't have an account? <a href="${esc(o.signupUrl)}">Sign up</a></p>` : ''}`;
+${buttonList(o.buttons)}<p><a href="${esc(o.resetUrl)}">${esc(o.t.forgotPasswordText)}</a></p>
+${o.signupUrl ? `<p>${esc(o.t.signupActionText)} <a href="${esc(o.signupUrl)}">${esc(o.t.signupActionLinkText)}</a></p>` : ''}`;
 }
 
 /** `username` set (even empty) when the connection requires one. */
-export function signupForm(o: { state: string; csrf: string; email?: string; emailFixed?: boolean; username?: string; error?: string; appName: string; loginUrl: string; policy?: string }) {
-  return `<p>Sign up to continue to ${esc(o.appName)}.</p>
+export function signupForm(o: { t: ScreenText; state: string; csrf: string; email?: string; emailFixed?: boolean; username?: string; error?: string; loginUrl: string; policy?: string }) {
+  return `<p>${esc(o.t.description)}</p>
 ${alert(o.error)}
 <form method="post" action="/u/signup" novalidate>
 ${csrfField(o.csrf)}<input type="hidden" name="state" value="${esc(o.state)}">
-<label for="email">Email address</label>
+<label for="email">${esc(o.t.emailPlaceholder)}</label>
 <input id="email" name="email" type="email" autocomplete="email" required${o.emailFixed ? ' readonly' : ' autofocus'} value="${esc(o.email ?? '')}"${o.error ? ' aria-describedby="form-error"' : ''}>
-${o.username !== undefined ? `<label for="signup-username">Username</label>
+${o.username !== undefined ? `<label for="signup-username">${esc(o.t.usernamePlaceholder)}</label>
 <input id="signup-username" name="username" type="text" autocomplete="username" required value="${esc(o.username)}">
-` : ''}<label for="password">Password</label>
+` : ''}<label for="password">${esc(o.t.passwordPlaceholder)}</label>
 <input id="password" name="password" type="password" autocomplete="new-password" required${o.emailFixed ? ' autofocus' : ''}${o.policy ? ' aria-describedby="password-policy"' : ''}>
 ${o.policy ? `<p id="password-policy">${multiline(o.policy)}</p>` : ''}
-<button type="submit" name="action" value="default">Continue</button>
+<button type="submit" name="action" value="default">${esc(o.t.buttonText)}</button>
 </form>
-<p>Already have an account? <a href="${esc(o.loginUrl)}">Log in</a></p>`;
+<p>${esc(o.t.loginActionText)} <a href="${esc(o.loginUrl)}">${esc(o.t.loginActionLinkText)}</a></p>`;
 }
 
 export function consentForm(o: { state: string; csrf: string; appName: string; scopes: string[]; user?: string }) {

@@ -7,7 +7,7 @@ import { RegistrationDenied, registerUser } from '../actions/registration.ts';
 import { executionDetails } from '../actions/executions.ts';
 import { checkPassword } from '../connections/password-policy.ts';
 import { attemptFields, recordLogin } from '../oidc/account.ts';
-import { loginAttempt } from './login.ts';
+import { loginAttempt, textsFor } from './login.ts';
 import { csrfToken, page } from './html.ts';
 import { type LoginContext, csrfSecret, dbConnections, finish, loadInteraction, readInteractionForm } from './interaction.ts';
 import { signupForm } from './pages.ts';
@@ -19,11 +19,12 @@ import { invitedEmail } from './invitation.ts';
 async function renderSignup(ctx: Koa.Context, env: Env, lc: LoginContext, opts: { email?: string; username?: string; error?: string; status?: number } = {}) {
   const [conn] = await dbConnections(env, lc.client.id, lc.interaction.params.connection);
   const invited = await invitedEmail(env, lc.interaction);
+  const t = await textsFor(env, lc, 'signup');
   page(ctx, {
-    title: 'Create your account', brand: lc.brand, status: opts.status,
+    title: t.title, brand: lc.brand, status: opts.status,
     body: signupForm({
-      state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: invited ?? opts.email ?? lc.interaction.params.login_hint, emailFixed: Boolean(invited), error: opts.error,
-      appName: lc.client.data.name ?? 'the application', loginUrl: `/u/login?${new URLSearchParams({ state: lc.uid })}`,
+      t, state: lc.uid, csrf: csrfToken(ctx, csrfSecret(env)), email: invited ?? opts.email ?? lc.interaction.params.login_hint, emailFixed: Boolean(invited), error: opts.error,
+      loginUrl: `/u/login?${new URLSearchParams({ state: lc.uid })}`,
       policy: conn ? `Your password must have:\n${checkPassword(conn.data.options, { password: '' }).policy}` : undefined,
       username: conn?.data.options?.requires_username ? opts.username ?? '' : undefined,
     }),

@@ -4,9 +4,10 @@ import { startServer, type TestServer } from './helpers/server.ts';
 import { Jar, createApp, createUser, follow, scriptedLogin } from './helpers/login-flow.ts';
 import { launchChromium } from './helpers/browser.ts';
 
-// The tenant's Universal Login page template (PUT /branding/templates/universal-login)
-// around Postern's login pages: Liquid variables (escaped), the prompt's name,
-// the head and widget tags, and the template's own script under the page's CSP.
+// Universal Login as the tenant customized it: the page template (PUT
+// /branding/templates/universal-login) around Postern's login pages (Liquid
+// variables escaped, the prompt's name, the head and widget tags, the
+// template's own script under the page's CSP), and the prompts' custom text.
 
 let s: TestServer;
 let app: { client_id: string };
@@ -91,4 +92,36 @@ test('a template that is not valid Liquid is refused with a 400 and the stored o
   } finally {
     await s.api('DELETE', '/branding/templates/universal-login');
   }
+});
+
+test('custom text replaces the login, identifier and signup screens\' texts, with ${clientName} and ${companyName} filled in and escaped', async () => {
+  const put = (prompt: string, body: unknown) => s.api('PUT', `/prompts/${prompt}/custom-text/en`, { body });
+  assert.equal((await put('login', { login: { title: 'Hello ${companyName}', description: 'Sign in to ${clientName} <now>', buttonText: 'Go', forgotPasswordText: 'Lost it?' } })).status, 200);
+  assert.equal((await put('signup', { signup: { title: 'Join us', loginActionLinkText: 'Back to login', emailPlaceholder: 'Work email' } })).status, 200);
+  // Another language's text is not the page's: the tenant's first enabled locale is `en`.
+  assert.equal((await s.api('PUT', '/prompts/login/custom-text/fr', { body: { login: { title: 'Bonjour' } } })).status, 200);
+  try {
+    const { html } = await loginPage();
+    assert.match(html, /<title>Hello Acme &#60;b&#62;Corp&#60;&#47;b&#62; \| Acme/);
+    assert.match(html, /<h1>Hello Acme &#60;b&#62;Corp&#60;&#47;b&#62;<\/h1>/);
+    assert.match(html, /<p>Sign in to Templated &#60;now&#62;<\/p>/);
+    assert.match(html, /<button type="submit" name="action" value="default">Go<\/button>/);
+    assert.match(html, />Lost it\?<\/a>/);
+    assert.match(html, /<label for="password">Password<\/label>/, 'texts not customized keep their defaults');
+    const signup = await (await follow(new Jar(), `${authorizeUrl()}&screen_hint=signup`, s.baseUrl)).res.text();
+    assert.match(signup, /<h1>Join us<\/h1>/);
+    assert.match(signup, /<label for="email">Work email<\/label>/);
+    assert.match(signup, />Back to login<\/a><\/p>/);
+    // Identifier first shows the login-id screen's texts.
+    assert.equal((await s.api('PATCH', '/prompts', { body: { identifier_first: true } })).status, 200);
+    assert.equal((await put('login-id', { 'login-id': { buttonText: 'Next' } })).status, 200);
+    const id = await loginPage();
+    assert.match(id.html, /action="\/u\/login\/identifier"/);
+    assert.match(id.html, />Next<\/button>/);
+    assert.match(id.html, /<h1>Welcome<\/h1>/);
+  } finally {
+    await s.api('PATCH', '/prompts', { body: { identifier_first: false } });
+    for (const prompt of ['login', 'signup', 'login-id']) await put(prompt, {});
+  }
+  assert.match((await loginPage()).html, /<h1>Welcome<\/h1>[\s\S]*Log in to continue to Templated\./);
 });
