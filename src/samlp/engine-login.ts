@@ -16,12 +16,16 @@ export const continueUrl = (env: Env, clientId: string) => `${env.issuer.replace
 const s256 = (verifier: string) => createHash('sha256').update(verifier).digest('base64url');
 export const newVerifier = () => randomBytes(32).toString('base64url');
 
-export interface LoginOptions { forceAuthn?: boolean; connection?: string; organization?: string }
+export interface LoginOptions {
+  forceAuthn?: boolean; connection?: string; organization?: string;
+  /** Another protocol's own continue URL (WS-Federation's), when it is not this SAML one. */
+  redirectUri?: string;
+}
 
 /** The engine's authorization URL for this SAML login. */
 export function authorizeUrl(env: Env, clientId: string, state: string, verifier: string, o: LoginOptions): string {
   const q = new URLSearchParams({
-    client_id: clientId, response_type: 'code', response_mode: 'query', redirect_uri: continueUrl(env, clientId),
+    client_id: clientId, response_type: 'code', response_mode: 'query', redirect_uri: o.redirectUri ?? continueUrl(env, clientId),
     scope: 'openid profile email', state, code_challenge: s256(verifier), code_challenge_method: 'S256',
   });
   if (o.forceAuthn) q.set('prompt', 'login');
@@ -33,11 +37,11 @@ export function authorizeUrl(env: Env, clientId: string, state: string, verifier
 /** The login behind a code, and what its post-login actions asked of the SAML response. */
 export interface Redeemed { accountId: string; sessionUid: string; authTime?: number; saml?: SamlOverrides }
 
-/** The login behind an authorization code, spent once; undefined for any code this SAML login did not get. */
-export async function redeemCode(env: Env, engine: Engine, clientId: string, code: unknown, verifier: string): Promise<Redeemed | undefined> {
+/** The login behind an authorization code, spent once; undefined for any code this login (at this redirect URI) did not get. */
+export async function redeemCode(env: Env, engine: Engine, clientId: string, code: unknown, verifier: string, redirectUri = continueUrl(env, clientId)): Promise<Redeemed | undefined> {
   if (typeof code !== 'string' || !code || code.length > 512) return undefined;
   const found: any = await (engine.provider as any).AuthorizationCode.find(code).catch(() => undefined);
-  if (!found || !found.isValid || found.clientId !== clientId || found.redirectUri !== continueUrl(env, clientId)) return undefined;
+  if (!found || !found.isValid || found.clientId !== clientId || found.redirectUri !== redirectUri) return undefined;
   if (found.codeChallengeMethod !== 'S256' || found.codeChallenge !== s256(verifier)) return undefined;
   if (!(await env.store.claimPayload('AuthorizationCode', found.jti))) return undefined;
   return { accountId: found.accountId, sessionUid: found.sessionUid, authTime: found.authTime, saml: found.actionClaims?.saml };

@@ -43,6 +43,10 @@ function assertion(now: number, to: Addressing, who: AuthnFacts, s: SamlpSetting
     + `</saml:Assertion>`;
 }
 
+/** The signed SAML 2.0 Assertion alone, as a Response carries it (and as WS-Federation does, in its own envelope). */
+export const signedAssertion = (now: number, to: Addressing, who: AuthnFacts, s: SamlpSettings, key: SigningKey) =>
+  signRoot(assertion(now, to, who, s), 'Assertion', key, s);
+
 function envelope(now: number, to: Addressing, s: SamlpSettings, status: string, inner: string) {
   const inResponseTo = to.inResponseTo ? ` InResponseTo="${x(to.inResponseTo)}"` : '';
   return `<samlp:Response xmlns:samlp="${NS.protocol}" xmlns:saml="${NS.assertion}" ID="${samlId()}" Version="2.0" IssueInstant="${iso(now)}" Destination="${x(s.destination ?? to.acsUrl)}"${inResponseTo}>`
@@ -55,7 +59,7 @@ function envelope(now: number, to: Addressing, s: SamlpSettings, status: string,
  */
 export async function loginResponse(to: Addressing, who: AuthnFacts, s: SamlpSettings, key: SigningKey): Promise<string> {
   const now = Date.now();
-  const signed = signRoot(assertion(now, to, who, s), 'Assertion', key, s);
+  const signed = signedAssertion(now, to, who, s, key);
   const inner = wantsEncryption(s) ? await encryptAssertion(signed, s) : signed;
   const xml = envelope(now, to, s, `<samlp:Status><samlp:StatusCode Value="${SUCCESS}"/></samlp:Status>`, inner);
   return s.signResponse ? signRoot(xml, 'Response', key, s) : xml;

@@ -29,21 +29,31 @@ export function currentSigningKey(keys: KeyRing): SigningKey {
 /** The certificate's base64 DER, as metadata and KeyInfo carry it. */
 export const certBody = (pem: string) => pem.replace(/-----(BEGIN|END) CERTIFICATE-----|\s+/g, '');
 
+/** Where the Signature goes and which attribute the reference names; SAML 1.1 differs from SAML 2.0 in both. */
+export interface Placement {
+  /** The child of the root the Signature follows (SAML 2.0: `Issuer`). */
+  after: string;
+  /** The root's ID attribute (SAML 2.0: `ID`; SAML 1.1: `AssertionID`). */
+  idAttribute?: string;
+}
+
 /**
  * Signs the document's root element (`Response`, `Assertion`, `LogoutResponse`),
- * placing the Signature right after its Issuer as the SAML schema orders it.
+ * placing the Signature right after its Issuer as the SAML schema orders it,
+ * or where `place` says.
  */
-export function signRoot(xml: string, rootLocalName: string, key: SigningKey, s: Pick<SamlpSettings, 'signatureAlgorithm' | 'digestAlgorithm'>): string {
+export function signRoot(xml: string, rootLocalName: string, key: SigningKey, s: Pick<SamlpSettings, 'signatureAlgorithm' | 'digestAlgorithm'>, place: Placement = { after: 'Issuer' }): string {
   const sig = new SignedXml({
     privateKey: key.privateKey,
     publicCert: key.cert,
     signatureAlgorithm: SIGNATURE[s.signatureAlgorithm],
     canonicalizationAlgorithm: EXC_C14N,
+    ...(place.idAttribute ? { idAttribute: place.idAttribute } : {}),
   });
   sig.addReference({ xpath: `/*[local-name(.)='${rootLocalName}']`, transforms: [ENVELOPED, EXC_C14N], digestAlgorithm: DIGEST[s.digestAlgorithm] });
   sig.computeSignature(xml, {
     prefix: 'ds',
-    location: { reference: `/*[local-name(.)='${rootLocalName}']/*[local-name(.)='Issuer']`, action: 'after' },
+    location: { reference: `/*[local-name(.)='${rootLocalName}']/*[local-name(.)='${place.after}']`, action: 'after' },
   });
   return sig.getSignedXml();
 }
