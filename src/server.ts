@@ -31,6 +31,7 @@ import { EXPORT_FILES_PATH } from './management/export-location.ts';
 import type { CacheBus } from './cli/cache-bus.ts';
 import { ActionsRuntime } from './actions/runtime.ts';
 import { samlpEndpoint } from './samlp/index.ts';
+import { wsfedEndpoint } from './wsfed/index.ts';
 import { resourceOwnerEndpoint } from './oidc/legacy-ro.ts';
 import { delegationEndpoint } from './oidc/legacy-delegation.ts';
 import { tokenInfoEndpoint } from './oidc/tokeninfo.ts';
@@ -118,6 +119,7 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(under(LOGIN_PATHS, loginRouter(env, engine).routes()));
   app.use(under(MFA_API_PATHS, mfaApi(env, engine).routes()));
   app.use(samlpEndpoint(env, engine));
+  app.use(under(['/wsfed'], wsfedEndpoint(env, engine)));
   app.use(globalTokenRevocation(env, engine));
   app.use(tokenEndpoint(env, engine));
   app.use(deviceAuthorizationEndpoint(env, engine));

@@ -10,6 +10,7 @@ import { requestFacts } from '../tenant/logs.ts';
 import { rememberUserinfoClaims, userinfoClaims } from './userinfo-claims.ts';
 import type { ActionMfa } from '../tenant/mfa-policy.ts';
 import { continueUrl } from '../samlp/engine-login.ts';
+import { continueUrl as wsfedContinueUrl } from '../wsfed/urls.ts';
 import { mergeOverrides, sealOverrides, type SamlOverrides } from '../samlp/action-overrides.ts';
 
 // The post-login trigger: the event Auth0 gives its actions, and what their
@@ -89,6 +90,8 @@ async function roleNames(env: Env, userId: string): Promise<string[]> {
 
 /** A login for the SAML2 Web App addon: its authorization comes back to the addon's own redirect URI (samlp/engine-login.ts). */
 const isSamlLogin = (env: Env, f: LoginFacts) => !f.token && Boolean(f.clientId) && f.params.redirect_uri === continueUrl(env, f.clientId!);
+/** A WS-Federation login, likewise at its own redirect URI (wsfed/signin.ts); its token is a SAML assertion too. */
+const isWsfedLogin = (env: Env, f: LoginFacts) => !f.token && Boolean(f.clientId) && f.params.redirect_uri === wsfedContinueUrl(env, f.clientId!);
 
 async function buildEvent(env: Env, f: LoginFacts) {
   const row = (await env.store.getUser(f.userId))!;
@@ -112,7 +115,7 @@ async function buildEvent(env: Env, f: LoginFacts) {
     ...(org ? { organization: { id: org.id, name: org.data.name, display_name: org.data.display_name ?? org.data.name, metadata: org.data.metadata ?? {} } } : {}),
     request: f.request,
     transaction: {
-      protocol: isSamlLogin(env, f) ? 'samlp' : f.protocol, requested_scopes: words(params.scope), redirect_uri: params.redirect_uri,
+      protocol: isSamlLogin(env, f) ? 'samlp' : isWsfedLogin(env, f) ? 'wsfed' : f.protocol, requested_scopes: words(params.scope), redirect_uri: params.redirect_uri,
       response_type: words(params.response_type), response_mode: params.response_mode, state: params.state,
       prompt: words(params.prompt), acr_values: words(params.acr_values), ui_locales: words(params.ui_locales), locale: 'en',
       login_hint: params.login_hint, ...(params.organization ? { organization: { id: org?.id, name: org?.data.name } } : {}),
@@ -173,7 +176,7 @@ async function conclude(env: Env, ctx: any, f: LoginFacts, actions: SandboxActio
     executions: [out.executionId],
     ...(e.multifactor ? { mfa: e.multifactor } : {}),
     // api.samlResponse changes nothing of any other login.
-    ...(isSamlLogin(env, f) ? { saml: sealOverrides(env, e.samlResponse) } : {}),
+    ...(isSamlLogin(env, f) || isWsfedLogin(env, f) ? { saml: sealOverrides(env, e.samlResponse) } : {}),
     // The action that redirected is the last that ran; it resumes at /continue.
     ...(e.redirect ? { redirect: { ...e.redirect, actionId: actions[out.results.length - 1].id } } : {}),
   });

@@ -43,6 +43,7 @@ import { cibaFeature, cibaTtl } from './ciba.ts';
 import { activatePrefill, devicePages } from '../login/device.ts';
 import { loginTicketPrompt } from '../login/cross-origin.ts';
 import { continueUrl } from '../samlp/engine-login.ts';
+import { continueUrl as wsfedContinueUrl } from '../wsfed/urls.ts';
 
 export interface EngineDeps { env: Env; clients: ClientCache; apis: ResourceServerCache; settings: TenantSettingsCache }
 
@@ -80,11 +81,13 @@ function clientMetadata(env: Env, c: CachedClient) {
   const callbacks: string[] = (c.data.callbacks ?? []).filter(validUrl);
   // A SAML2 Web App addon logs in through the engine with Postern's own redirect URI (samlp/engine-login.ts).
   const samlp = c.data.addons?.samlp ? [continueUrl(env, c.id)] : [];
+  // Every application with a callback URL has a WS-Fed endpoint, as at Auth0, which logs in the same way (wsfed/signin.ts).
+  const wsfed = callbacks.length ? [wsfedContinueUrl(env, c.id)] : [];
   return {
     ...base,
-    redirect_uris: [...callbacks, ...samlp],
+    redirect_uris: [...callbacks, ...samlp, ...wsfed],
     response_types: callbacks.length || samlp.length ? base.response_types : [],
-    callbacks: [...callbacks, ...samlp],
+    callbacks: [...callbacks, ...samlp, ...wsfed],
     allowed_logout_urls: (c.data.allowed_logout_urls ?? []).filter((u: unknown) => typeof u === 'string'),
     web_origins: c.data.web_origins ?? [],
     allowed_origins: c.data.allowed_origins ?? [],
