@@ -36,7 +36,8 @@ export async function customLoginPage(env: Env, client: CachedClient): Promise<s
 /** The page's `_csrf`: bound to the login transaction, so only a page of that transaction can post for it. */
 const transactionCsrf = (env: Env, uid: string) => createHmac('sha256', csrfSecret(env)).update(`classic:${uid}`).digest('base64url');
 
-function csrfMatches(env: Env, uid: string, submitted: unknown) {
+/** Whether a post carries the `_csrf` of this transaction's Classic page (also /passwordless/verify_redirect's check). */
+export function classicCsrfMatches(env: Env, uid: string, submitted: unknown) {
   if (typeof submitted !== 'string') return false;
   const a = Buffer.from(transactionCsrf(env, uid)); const b = Buffer.from(submitted);
   return a.length === b.length && timingSafeEqual(a, b);
@@ -108,7 +109,7 @@ async function usernamePasswordLogin(ctx: Koa.Context, env: Env, engine: Engine)
   const str = (k: string) => (typeof body[k] === 'string' && body[k] ? body[k] as string : undefined);
   const uid = str('state') ?? '';
   const interaction = await findInteraction(engine, uid);
-  if (!interaction || interaction.params.client_id !== str('client_id') || !csrfMatches(env, uid, body._csrf)) {
+  if (!interaction || interaction.params.client_id !== str('client_id') || !classicCsrfMatches(env, uid, body._csrf)) {
     throw new LegacyError({ name: 'ForbiddenError', code: 'invalid_request', description: 'Invalid or expired login transaction. Please go back to the application and sign in again.', statusCode: 403 });
   }
   const client = await engine.clients.get(interaction.params.client_id);

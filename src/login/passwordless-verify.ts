@@ -1,6 +1,5 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readParams } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
@@ -8,7 +7,8 @@ import type { Engine } from '../oidc/provider.ts';
 import { allowOrigin, preflight } from '../oidc/cors.ts';
 import { addressFor, codeLogin, passwordlessConnection, PasswordlessRefusal } from '../oidc/passwordless.ts';
 import { issueLoginTicket, peekLoginTicket, spendLoginTicket } from '../tenant/login-tickets.ts';
-import { csrfSecret, errorPage, finish, loadInteraction } from './interaction.ts';
+import { errorPage, finish, loadInteraction } from './interaction.ts';
+import { classicCsrfMatches } from './classic.ts';
 
 // Passwordless on a customized Classic login page: auth0.js there
 // (passwordlessLogin, on the tenant's own domain) posts the code to
@@ -22,18 +22,6 @@ const COOKIE = 'postern_pwdless_verified';
 const COOKIE_PATH = '/passwordless/verify_redirect';
 /** Seconds between the code's check and the redirect that spends its ticket. */
 const TICKET_TTL = 120;
-
-/**
- * The Classic page's `_csrf` for a transaction. It must be derived as
- * login/classic.ts derives it (HMAC of `classic:{uid}`); classic.ts does not
- * export its check.
- */
-function classicCsrfMatches(env: Env, uid: string, submitted: unknown) {
-  if (typeof submitted !== 'string') return false;
-  const a = Buffer.from(createHmac('sha256', csrfSecret(env)).update(`classic:${uid}`).digest('base64url'));
-  const b = Buffer.from(submitted);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 async function verify(ctx: Koa.Context, env: Env, engine: Engine) {
   const body = await readParams(ctx);
