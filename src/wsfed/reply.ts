@@ -2,6 +2,7 @@ import type { Engine } from '../oidc/provider.ts';
 import type { CachedClient } from '../oidc/clients.ts';
 import { callbackAllowed } from '../oidc/redirect-uri.ts';
 import { ApiError } from '../lib/errors.ts';
+import { allowedLogoutUrls } from '../login/logout.ts';
 
 // Where the browser may be sent back. A sign-in's `wreply` must be one of the
 // application's Allowed Callback URLs (the WS-Fed addon's "Application Callback
@@ -26,7 +27,6 @@ export function signinReply(client: CachedClient, wreply: string | undefined): s
 /** The allowed wreply of a sign-out, or undefined when none was asked for. */
 export async function signoutReply(engine: Engine, client: CachedClient | undefined, wreply: string | undefined): Promise<string | undefined> {
   if (wreply === undefined) return undefined;
-  const allowed = client ? strings(client.data.allowed_logout_urls) : strings((await engine.settings.load()).allowed_logout_urls);
-  if (callbackAllowed(allowed, wreply)) return wreply;
+  if (callbackAllowed(await allowedLogoutUrls(engine, client), wreply)) return wreply;
   throw new ApiError(400, `The wreply "${wreply}" is not defined as a valid URL in "Allowed Logout URLs".`, 'invalid_request');
 }
