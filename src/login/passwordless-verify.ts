@@ -1,7 +1,6 @@
 import type Router from '@koa/router';
 import type Koa from 'koa';
 import { readParams } from '../lib/body.ts';
-import { ApiError } from '../lib/errors.ts';
 import type { Env } from '../tenant/env.ts';
 import type { Engine } from '../oidc/provider.ts';
 import { allowOrigin, preflight } from '../oidc/cors.ts';
@@ -9,6 +8,7 @@ import { addressFor, codeLogin, passwordlessConnection, PasswordlessRefusal } fr
 import { issueLoginTicket, peekLoginTicket, spendLoginTicket } from '../tenant/login-tickets.ts';
 import { errorPage, finish, loadInteraction } from './interaction.ts';
 import { classicCsrfMatches } from './classic.ts';
+import { answering } from './passwordless.ts';
 
 // Passwordless on a customized Classic login page: auth0.js there
 // (passwordlessLogin, on the tenant's own domain) posts the code to
@@ -73,15 +73,5 @@ export async function classicVerifyRedirect(ctx: Koa.Context, env: Env, engine: 
 
 export function passwordlessVerifyRoutes(router: Router, env: Env, engine: Engine) {
   router.options('/passwordless/verify', preflight('POST'));
-  router.post('/passwordless/verify', async (ctx) => {
-    try {
-      await verify(ctx, env, engine);
-    } catch (e) {
-      const r = e instanceof PasswordlessRefusal ? e
-        : e instanceof ApiError && e.statusCode < 500 ? new PasswordlessRefusal(e.statusCode, e.errorCode ?? 'bad.request', e.message) : undefined;
-      if (!r) throw e;
-      ctx.status = r.status;
-      ctx.body = { error: r.error, error_description: r.description };
-    }
-  });
+  router.post('/passwordless/verify', (ctx) => answering(ctx, () => verify(ctx, env, engine)));
 }

@@ -24,8 +24,8 @@ const SEND = new Set(['code', 'link']);
 /** Seconds between opening a magic link and its /authorize reaching the login page. */
 const MAGIC_LINK_TICKET_TTL = 300;
 
-/** The answer to a refused request, in the Authentication API's shape. */
-async function answering(ctx: Koa.Context, fn: () => Promise<void>) {
+/** The answer to a refused request, in the Authentication API's shape (also /passwordless/verify's). */
+export async function answering(ctx: Koa.Context, fn: () => Promise<void>) {
   try {
     await fn();
   } catch (e) {
