@@ -125,8 +125,8 @@ export async function createRuntime(config: Config, opts: { primary?: boolean; c
   app.use(deviceAuthorizationEndpoint(env, engine));
   app.use(backchannelAuthenticationEndpoint(env, engine));
   // Auth0's legacy Authentication API; /oauth/ro and /delegation hand their requests to the engine's token endpoint.
-  app.use(resourceOwnerEndpoint(env, engine));
-  app.use(delegationEndpoint(env, engine));
+  app.use(resourceOwnerEndpoint());
+  app.use(delegationEndpoint());
   app.use(tokenInfoEndpoint(env, engine));
   app.use(engine.middleware());
   return {

@@ -1,9 +1,7 @@
 import type Provider from 'oidc-provider';
-import type { Env } from '../tenant/env.ts';
-import type { Engine } from './provider.ts';
 import { Auth0GrantError, OAuthError } from './errors.ts';
 import type { UserTokenDeps } from './user-tokens.ts';
-import { checkIdToken, IdTokenRefused } from './legacy-id-token.ts';
+import { activeUser, idTokenSubject } from './legacy-id-token.ts';
 import { legacyFront, missing } from './legacy-front.ts';
 import { JWT_BEARER, legacyScope } from './legacy-ro.ts';
 
@@ -24,8 +22,7 @@ async function delegatedIdToken(provider: Provider, deps: UserTokenDeps, ctx: an
   const targetId = params.target ? String(params.target) : client.clientId;
   const target = targetId === client.clientId ? client : (await deps.clients.get(targetId)) && await Client.find(targetId);
   if (!target) throw new Auth0GrantError(400, 'invalid_request', `Target client not found: ${targetId}`);
-  const user = await deps.env.store.getUser(userId);
-  if (!user || user.blocked) throw new Auth0GrantError(401, 'unauthorized', user ? 'user is blocked' : 'user does not exist');
+  await activeUser(deps.env, userId);
   const requested = legacyScope(params.scope);
   const scope = [...requested].join(' ');
   const account = await deps.findAccount(ctx, userId);
@@ -42,14 +39,7 @@ export function registerLegacyDelegationGrants(provider: Provider, deps: UserTok
   const params = ['id_token', 'refresh_token', 'target', 'scope', 'api_type'];
 
   provider.registerGrantType(DELEGATION_ID_TOKEN, async (ctx: any) => {
-    let sub: string;
-    try {
-      sub = (await checkIdToken(env, clients, ctx.oidc.params.id_token, ctx.oidc.client.clientId)).payload.sub;
-    } catch (e) {
-      if (e instanceof IdTokenRefused) throw new Auth0GrantError(401, 'invalid_token', e.message);
-      throw e;
-    }
-    await delegatedIdToken(provider, deps, ctx, sub);
+    await delegatedIdToken(provider, deps, ctx, await idTokenSubject(env, clients, ctx.oidc.params.id_token, ctx.oidc.client.clientId));
   }, params);
 
   provider.registerGrantType(DELEGATION_REFRESH_TOKEN, async (ctx: any) => {
@@ -62,7 +52,7 @@ export function registerLegacyDelegationGrants(provider: Provider, deps: UserTok
 }
 
 /** POST /delegation in front of the engine's token endpoint. */
-export function delegationEndpoint(_env: Env, _engine: Engine) {
+export function delegationEndpoint() {
   return legacyFront('/delegation', {
     prepare(params) {
       if (!params.client_id) throw missing('client_id');

@@ -1,6 +1,7 @@
 import { decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { Env } from '../tenant/env.ts';
 import type { ClientCache } from './clients.ts';
+import { Auth0GrantError } from './errors.ts';
 
 // The ID tokens that Auth0's legacy endpoints take back (/tokeninfo,
 // /delegation, the jwt-bearer flavour of /oauth/ro): ours only, checked as
@@ -45,4 +46,21 @@ export async function checkIdToken(env: Env, clients: ClientCache, token: unknow
     if (e instanceof joseErrors.JOSEAlgNotAllowed) throw new IdTokenRefused('invalid algorithm');
     throw new IdTokenRefused('invalid signature');
   }
+}
+
+/** For a legacy grant: the subject of an ID token issued to `clientId`, a refusal being the grant's 401 invalid_token. */
+export async function idTokenSubject(env: Env, clients: ClientCache, token: unknown, clientId: string): Promise<string> {
+  try {
+    return (await checkIdToken(env, clients, token, clientId)).payload.sub;
+  } catch (e) {
+    if (e instanceof IdTokenRefused) throw new Auth0GrantError(401, 'invalid_token', e.message);
+    throw e;
+  }
+}
+
+/** The user a legacy grant names, refused (401 unauthorized) when gone or blocked. */
+export async function activeUser(env: Env, userId: string) {
+  const user = await env.store.getUser(userId);
+  if (!user || user.blocked) throw new Auth0GrantError(401, 'unauthorized', user ? 'user is blocked' : 'user does not exist');
+  return user;
 }

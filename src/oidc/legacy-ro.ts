@@ -1,14 +1,12 @@
 import type Provider from 'oidc-provider';
 import { errors } from 'oidc-provider';
-import type { Env } from '../tenant/env.ts';
-import type { Engine } from './provider.ts';
 import { Auth0GrantError, OAuthError } from './errors.ts';
 import { endUserIp, passwordAccount } from './grants-password.ts';
 import { issueUserTokens, type UserTokenDeps } from './user-tokens.ts';
 import { demandSecondFactor } from './grants-mfa.ts';
 import { addressFor, codeLogin, passwordlessConnection, PasswordlessRefusal } from './passwordless.ts';
 import { PASSWORDLESS_STRATEGIES } from '../connections/passwordless.ts';
-import { checkIdToken, IdTokenRefused } from './legacy-id-token.ts';
+import { activeUser, idTokenSubject } from './legacy-id-token.ts';
 import { legacyFront, missing } from './legacy-front.ts';
 
 // Auth0's legacy Resource Owner endpoint, POST /oauth/ro (auth0.js's
@@ -77,22 +75,14 @@ export function registerLegacyRoGrants(provider: Provider, deps: UserTokenDeps) 
 
   provider.registerGrantType(LEGACY_RO_JWT, async (ctx: any) => {
     const { params, client } = ctx.oidc;
-    let sub: string;
-    try {
-      sub = (await checkIdToken(env, clients, params.id_token, client.clientId)).payload.sub;
-    } catch (e) {
-      if (e instanceof IdTokenRefused) throw new Auth0GrantError(401, 'invalid_token', e.message);
-      throw e;
-    }
-    const user = await env.store.getUser(sub);
-    if (!user || user.blocked) throw new Auth0GrantError(401, 'unauthorized', user ? 'user is blocked' : 'user does not exist');
+    const user = await activeUser(env, await idTokenSubject(env, clients, params.id_token, client.clientId));
     const requested = legacyScope(params.scope);
     await issueUserTokens(provider, deps, ctx, user.user_id, { requested, gty: 'jwt-bearer', refreshToken: refreshFor(params, requested) });
   }, ['id_token', 'scope', 'device']);
 }
 
 /** POST /oauth/ro in front of the engine's token endpoint. */
-export function resourceOwnerEndpoint(_env: Env, _engine: Engine) {
+export function resourceOwnerEndpoint() {
   return legacyFront('/oauth/ro', {
     prepare(params) {
       if (!params.client_id) throw missing('client_id');

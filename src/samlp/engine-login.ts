@@ -37,6 +37,19 @@ export function authorizeUrl(env: Env, clientId: string, state: string, verifier
 /** The login behind a code, and what its post-login actions asked of the SAML response. */
 export interface Redeemed { accountId: string; sessionUid: string; authTime?: number; saml?: SamlOverrides }
 
+/**
+ * The login behind the code and its user, for the protocol's continue URL;
+ * `fail` makes the protocol's refusal when the code is not this login's, or
+ * the user has gone or been blocked since.
+ */
+export async function redeemedUser(env: Env, engine: Engine, clientId: string, code: unknown, verifier: string, fail: (message: string) => Error, redirectUri?: string) {
+  const login = await redeemCode(env, engine, clientId, code, verifier, redirectUri);
+  if (!login) throw fail('The login could not be completed. Please go back to the application and sign in again.');
+  const user = await env.store.getUser(login.accountId);
+  if (!user || user.blocked) throw fail('The user is blocked or no longer exists.');
+  return { login, user };
+}
+
 /** The login behind an authorization code, spent once; undefined for any code this login (at this redirect URI) did not get. */
 export async function redeemCode(env: Env, engine: Engine, clientId: string, code: unknown, verifier: string, redirectUri = continueUrl(env, clientId)): Promise<Redeemed | undefined> {
   if (typeof code !== 'string' || !code || code.length > 512) return undefined;

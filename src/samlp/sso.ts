@@ -8,7 +8,7 @@ import { requestEvidence, verifiedXml } from './verify.ts';
 import { overriddenAttributes, overriddenKey, overriddenRelayState, overriddenSettings } from './action-overrides.ts';
 import { samlpApp, samlpHandler, samlpParams } from './context.ts';
 import { savePending, takePending } from './pending.ts';
-import { authorizeUrl, newVerifier, redeemCode } from './engine-login.ts';
+import { authorizeUrl, newVerifier, redeemedUser } from './engine-login.ts';
 import { nameIdentifier, samlAttributes, samlProfile } from './attributes.ts';
 import { rememberParticipant } from './participants.ts';
 import { errorResponse, loginResponse } from './response.ts';
@@ -62,10 +62,7 @@ export function ssoRoutes(router: Router, env: Env, engine: Engine) {
       const message = typeof q.error_description === 'string' ? q.error_description : q.error;
       return answer(errorResponse(addressing(addonSettings), message, addonSettings, currentSigningKey(env.keys)));
     }
-    const login = await redeemCode(env, engine, client.id, q.code, pending.verifier);
-    if (!login) throw badSaml('The login could not be completed. Please go back to the application and sign in again.');
-    const user = await env.store.getUser(login.accountId);
-    if (!user || user.blocked) throw badSaml('The user is blocked or no longer exists.');
+    const { login, user } = await redeemedUser(env, engine, client.id, q.code, pending.verifier, badSaml);
     // Post-login actions may have changed the settings (api.samlResponse), a signingCert among them.
     const settings = overriddenSettings(env, addon, login.saml);
     if (pending.requestId && settings.signingCert && settings.signingCert !== pending.checkedWith) {

@@ -6,7 +6,7 @@ import type { CachedClient } from '../oidc/clients.ts';
 import { ApiError } from '../lib/errors.ts';
 import { samlpHandler } from '../samlp/context.ts';
 import { savePending, takePending } from '../samlp/pending.ts';
-import { authorizeUrl, newVerifier, redeemCode } from '../samlp/engine-login.ts';
+import { authorizeUrl, newVerifier, redeemedUser } from '../samlp/engine-login.ts';
 import { samlAttributes, samlProfile } from '../samlp/attributes.ts';
 import { overriddenAttributes, overriddenKey } from '../samlp/action-overrides.ts';
 import { currentSigningKey } from '../samlp/sign.ts';
@@ -55,10 +55,7 @@ export function continueRoute(router: Router, env: Env, engine: Engine, appOf: (
       // The login ended without a user (an action refused it): the relying party still gets its answer.
       return answer(faultResponse(q.error, typeof q.error_description === 'string' ? q.error_description : q.error));
     }
-    const login = await redeemCode(env, engine, client.id, q.code, pending.verifier, continueUrl(env, client.id));
-    if (!login) throw invalid('The login could not be completed. Please go back to the application and sign in again.');
-    const user = await env.store.getUser(login.accountId);
-    if (!user || user.blocked) throw invalid('The user is blocked or no longer exists.');
+    const { login, user } = await redeemedUser(env, engine, client.id, q.code, pending.verifier, invalid, continueUrl(env, client.id));
     // Post-login actions may have changed the token's settings and claims (api.samlResponse).
     const settings = wsfedSettings(env, client, login.saml);
     const key = overriddenKey(env, login.saml) ?? currentSigningKey(env.keys);
